@@ -1,0 +1,31 @@
+"""Test configuration: offscreen Qt, a private dataset cache, and the real-data locations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Set before anything imports Qt, so GUI tests never need a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OMNIGLOT_DIR = ROOT.parent / "shared" / "data" / "omniglot"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Datasets are cached in a per-session folder, never in the user's ~/.cache."""
+    path = tmp_path_factory.mktemp("workbench-cache")
+    os.environ["WORKBENCH_CACHE_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def omniglot_dir() -> Path:
+    """The real Omniglot subsets shipped beside the project (skipped where absent)."""
+    zips = sorted(OMNIGLOT_DIR.glob("images_background_small*.zip"))
+    if not zips:
+        pytest.skip(f"real Omniglot subsets not found in {OMNIGLOT_DIR} (CI has them)")
+    return OMNIGLOT_DIR

@@ -1,0 +1,189 @@
+"""Omniglot loader on the real small background subsets (skipped where they are absent)."""
+
+from __future__ import annotations
+
+import urllib.error
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from workbench.config import DataConfig
+from workbench.data import omniglot
+from workbench.data.omniglot import load_omniglot
+from workbench.errors import DatasetError
+
+
+def cfg(path: Path | str, **kw: object) -> DataConfig:
+    return DataConfig(dataset="omniglot", path=str(path), **kw)  # type: ignore[arg-type]
+
+
+def alphabets(names: list[str]) -> set[str]:
+    return {n.split("/", 1)[0] for n in names}
+
+
+def test_all_has_242_characters_of_20_images(omniglot_dir: Path) -> None:
+    images = load_omniglot(cfg(omniglot_dir), "all")
+    assert images.images.shape == (242, 20, 1, 28, 28)
+    assert images.images.dtype == torch.uint8
+    assert images.counts.tolist() == [20] * 242
+    assert len(set(images.class_names)) == 242
+    assert "Balinese/character01" in images.class_names
+    # Latin and Greek are in both subsets; deduplicated, they appear once.
+    assert sum(n.startswith("Latin/") for n in images.class_names) == 26
+    assert alphabets(images.class_names) == {
+        "Balinese", "Early_Aramaic", "Greek", "Japanese_(katakana)", "Korean", "Latin",
+        "Sanskrit", "Tagalog",
+    }
+    first = images.sources[0][0]
+    assert first.endswith(".png") and "images_background_small1" in first
+
+
+def test_strokes_are_the_bright_minority(omniglot_dir: Path) -> None:
+    x = load_omniglot(cfg(omniglot_dir), "all").images.float() / 255
+    assert 0.03 < x.mean() < 0.3  # strokes cover a small part of each image
+    assert (x > 0.5).float().mean() < 0.25
+    corners = x[..., 0, 0]  # the image border is background
+    assert (corners < 0.1).float().mean() > 0.95
+    per_image_max = x.amax(dim=(-1, -2, -3))
+    assert (per_image_max > 0.5).all()  # every image has a stroke (thin ones blur when resized)
+
+
+def test_splits_are_disjoint_by_alphabet_and_cover_all(omniglot_dir: Path) -> None:
+    data = cfg(omniglot_dir, split_seed=3)
+    parts = {s: load_omniglot(data, s) for s in ("train", "val", "test")}
+    all_names = load_omniglot(data, "all").class_names
+    found = {s: alphabets(p.class_names) for s, p in parts.items()}
+    assert all(found.values())
+    assert not (found["train"] & found["val"]) and not (found["train"] & found["test"])
+    assert not (found["val"] & found["test"])
+    union = [n for p in parts.values() for n in p.class_names]
+    assert sorted(union) == sorted(all_names)
+    note = parts["train"].meta["split_note"]
+    assert "split_seed 3" in note
+    for a in found["test"]:
+        assert a in note.split("test:")[1]
+    # 8 alphabets, 60/20/20: 4 / 2 / 2 alphabets
+    assert [len(found[s]) for s in ("train", "val", "test")] == [4, 2, 2]
+
+
+def test_split_seed_changes_the_alphabets(omniglot_dir: Path) -> None:
+    tests = {
+        frozenset(alphabets(load_omniglot(cfg(omniglot_dir, split_seed=s), "test").class_names))
+        for s in range(6)
+    }
+    assert len(tests) > 1
+
+
+def test_rotations_quadruple_the_classes(omniglot_dir: Path) -> None:
+    plain = load_omniglot(cfg(omniglot_dir), "all")
+    rotated = load_omniglot(cfg(omniglot_dir, rotations=True), "all")
+    assert rotated.images.shape == (4 * 242, 20, 1, 28, 28)
+    assert rotated.class_names[242] == f"{plain.class_names[0]} rot90"
+    assert len(set(rotated.class_names)) == 4 * 242
+    assert torch.equal(rotated.images[242 * 2 + 5], torch.rot90(plain.images[5], 2, dims=(-2, -1)))
+    assert torch.equal(rotated.images[:242], plain.images)
+
+
+def test_zip_and_extracted_folder_give_identical_tensors(omniglot_dir: Path, tmp_path: Path) -> None:
+    archive = omniglot_dir / "images_background_small1.zip"
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(tmp_path)
+    (tmp_path / "images_background_small1" / ".DS_Store").write_bytes(b"junk")
+    from_zip = load_omniglot(cfg(archive), "all")
+    from_folder = load_omniglot(cfg(tmp_path / "images_background_small1"), "all")
+    from_parent = load_omniglot(cfg(tmp_path), "all")
+    assert from_zip.images.shape == (136, 20, 1, 28, 28)
+    assert torch.equal(from_zip.images, from_folder.images)
+    assert torch.equal(from_zip.images, from_parent.images)
+    assert from_zip.class_names == from_folder.class_names
+    assert Path(from_folder.sources[0][0]).is_file()
+
+
+def test_image_size_and_progress(omniglot_dir: Path) -> None:
+    calls: list[tuple[float, str]] = []
+    images = load_omniglot(
+        cfg(omniglot_dir / "images_background_small2.zip", image_size=20), "all",
+        lambda f, m: calls.append((f, m)),
+    )
+    assert images.images.shape == (156, 20, 1, 20, 20)
+    fractions = [f for f, _ in calls]
+    assert fractions and all(0.0 <= f <= 1.0 for f in fractions)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_missing_path_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "omniglot"
+    with pytest.raises(DatasetError) as err:
+        load_omniglot(cfg(missing), "train")
+    assert str(missing) in str(err.value)
+
+
+def test_folder_without_omniglot_says_what_was_looked_for(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("not omniglot")
+    with pytest.raises(DatasetError) as err:
+        load_omniglot(cfg(tmp_path), "train")
+    message = str(err.value)
+    assert str(tmp_path) in message
+    assert "images_background.zip" in message and "images_evaluation.zip" in message
+    assert "github.com/brendenlake/omniglot" in message
+
+
+def test_not_a_zip_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "images_background.zip"
+    bad.write_bytes(b"this is not a zip archive")
+    with pytest.raises(DatasetError) as err:
+        load_omniglot(cfg(bad), "all")
+    assert str(bad) in str(err.value)
+
+
+def test_default_folder_empty_and_offline_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path))
+    with pytest.raises(DatasetError) as err:
+        load_omniglot(cfg(""), "train")
+    assert str(tmp_path / "omniglot") in str(err.value)
+    assert "brendenlake/omniglot" in str(err.value)
+
+    import torchvision.datasets
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torchvision.datasets, "Omniglot", offline)
+    with pytest.raises(DatasetError) as err:
+        load_omniglot(cfg(""), "train", download=True)
+    message = str(err.value)
+    assert "could not download" in message and str(tmp_path / "omniglot") in message
+    assert "images_background.zip" in message
+    with pytest.raises(DatasetError):
+        omniglot.download_omniglot(tmp_path / "elsewhere")
+
+
+def test_standard_split_with_full_sets(tmp_path: Path) -> None:
+    """With images_background + images_evaluation: evaluation is test, val from background."""
+    import io
+
+    from PIL import Image
+
+    def png() -> bytes:
+        buf = io.BytesIO()
+        Image.new("1", (105, 105), 1).save(buf, format="PNG")
+        return buf.getvalue()
+
+    data = png()
+    for name, alphas in (("images_background", 12), ("images_evaluation", 4)):
+        with zipfile.ZipFile(tmp_path / f"{name}.zip", "w") as zf:
+            for a in range(alphas):
+                for c in range(2):
+                    for d in range(3):
+                        zf.writestr(f"{name}/{name[7:]}{a:02d}/character{c + 1:02d}/{d}.png", data)
+    parts = {s: load_omniglot(cfg(tmp_path), s) for s in ("train", "val", "test", "all")}
+    assert alphabets(parts["test"].class_names) == {f"evaluation{a:02d}" for a in range(4)}
+    assert len(alphabets(parts["val"].class_names)) == 2  # 12 / 6
+    assert len(alphabets(parts["train"].class_names)) == 10
+    assert parts["all"].n_classes == 16 * 2
+    assert "standard split" in parts["train"].meta["split_note"]
+    assert parts["all"].images.max() == 0  # blank white pages invert to all background

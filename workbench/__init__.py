@@ -1,0 +1,3 @@
+"""Meta-Learning Workbench: train, inspect and demonstrate few-shot meta-learning."""
+
+__version__ = "0.1.0"

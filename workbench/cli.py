@@ -1,0 +1,297 @@
+"""The ``workbench`` command: the window with no arguments, the engine without one otherwise.
+
+Every error a user can cause (a bad value, a missing dataset, a broken run folder) is printed as
+one readable line and exits with status 2; a traceback only ever means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from workbench.errors import ConfigError, WorkbenchError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="workbench",
+        description="Meta-Learning Workbench: train, inspect and demonstrate few-shot "
+        "meta-learning. With no command, opens the window.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    g = sub.add_parser("gui", help="open the window (the default)")
+    g.add_argument("config", nargs="?", help="a TOML file or preset to open in the form")
+
+    t = sub.add_parser("train", help="train a new run from a config file or preset")
+    t.add_argument("config", help="a TOML file, or a preset name (see `workbench presets`)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a value, e.g. --set train.iterations=500 (repeatable)")
+    t.add_argument("--runs-dir", type=Path, default=None,
+                   help="folder of runs (default $WORKBENCH_RUNS_DIR or ~/workbench-runs)")
+    t.add_argument("--name", default=None, help="a name for the run folder")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    r = sub.add_parser("resume", help="continue a stopped or interrupted run")
+    r.add_argument("run_dir", type=Path)
+    r.add_argument("--quiet", action="store_true")
+
+    e = sub.add_parser("eval", help="evaluate a run with the standard protocol (mean ± 95%% CI)")
+    e.add_argument("run_dir", type=Path)
+    e.add_argument("--episodes", type=int, default=None, help="test episodes (default eval.episodes)")
+    e.add_argument("--steps", type=int, default=None, help="inner steps (default eval.inner_steps)")
+    e.add_argument("--split", default=None, choices=("train", "val", "test", "all"))
+    e.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    e.add_argument("--set", action="append", default=[], metavar="data.KEY=VALUE",
+                   help="evaluate on other data: another dataset, path, ways or shots")
+    e.add_argument("--json", action="store_true", help="print the result as one JSON line last")
+
+    ep = sub.add_parser("episodes", help="write a picture of one episode")
+    ep.add_argument("config", nargs="?", default="demo", help="TOML file or preset (default demo)")
+    ep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ep.add_argument("--split", default="train", choices=("train", "val", "test", "all"))
+    ep.add_argument("--index", type=int, default=0)
+    ep.add_argument("--seed", type=int, default=None, help="episode seed (default train.seed)")
+    ep.add_argument("--out", type=Path, required=True, help="PNG file to write")
+
+    sub.add_parser("presets", help="list the presets")
+
+    ls = sub.add_parser("runs", help="list the runs in the runs folder")
+    ls.add_argument("--runs-dir", type=Path, default=None)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "gui"
+    try:
+        if command == "gui":
+            from workbench.gui.app import run_app
+
+            return run_app(getattr(args, "config", None))
+        handler = {
+            "train": _train,
+            "resume": _resume,
+            "eval": _eval,
+            "episodes": _episodes,
+            "presets": _presets,
+            "runs": _runs,
+        }[command]
+        return handler(args)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# -- train / resume ---------------------------------------------------------------------------
+
+
+class ProgressPrinter:
+    """A one-line progress bar on stderr: iteration, loss, accuracy, iterations/s, ETA."""
+
+    def __init__(self, stream=sys.stderr, quiet: bool = False) -> None:
+        from workbench.engine.progress import RateMeter
+
+        self.stream, self.quiet = stream, quiet
+        self.meter = RateMeter()
+        self._last_draw = 0.0
+        self._tty = stream.isatty()
+
+    def __call__(self, event) -> None:
+        from workbench.engine import events as ev
+        from workbench.engine.progress import format_duration
+
+        if event.kind == ev.ITERATION:
+            self.meter.update(event.iteration)
+            now = time.monotonic()
+            if self.quiet or (now - self._last_draw < (0.1 if self._tty else 5.0)
+                              and event.iteration != event.total):
+                return
+            self._last_draw = now
+            v = event.values
+            frac = event.iteration / max(1, event.total)
+            bar = "#" * int(frac * 24) + "-" * (24 - int(frac * 24))
+            acc = f" acc {100 * v['accuracy']:5.1f}%" if "accuracy" in v else ""
+            rate = self.meter.rate
+            line = (f"{event.iteration:>7}/{event.total} [{bar}] loss {v.get('loss', 0):.4f}{acc}"
+                    f" | {rate or 0:.1f} it/s | ETA {format_duration(self.meter.eta(event.iteration, event.total))}")
+            self.stream.write(("\r" + line) if self._tty else line + "\n")
+            self.stream.flush()
+        elif event.kind == ev.EVALUATION and not self.quiet:
+            v = event.values
+            if "val_query_accuracy_post" in v:
+                text = (f"validation @ {event.iteration}: query accuracy "
+                        f"{100 * v['val_query_accuracy_pre']:.1f}% before -> "
+                        f"{100 * v['val_query_accuracy_post']:.1f}% ± {100 * v['val_ci95']:.1f}% after adaptation")
+            else:
+                text = (f"validation @ {event.iteration}: query MSE {v['val_query_loss_pre']:.3f} "
+                        f"before -> {v['val_query_loss_post']:.3f} after adaptation")
+            self.stream.write(("\r\x1b[K" if self._tty else "") + text + "\n")
+        elif event.kind == ev.STARTED and not self.quiet:
+            self.stream.write(event.message + "\n")
+        elif event.kind in (ev.FINISHED, ev.STOPPED):
+            if self._tty and not self.quiet:
+                self.stream.write("\n")
+            self.stream.write(f"{event.kind} after {event.iteration} iterations "
+                              f"({format_duration(event.elapsed)})\n")
+        elif event.kind == ev.FAILED:
+            self.stream.write(("\n" if self._tty else "") + f"error: {event.message}\n")
+        self.stream.flush()
+
+
+def _run_trainer(trainer, quiet: bool) -> int:
+    """Run with Ctrl+C handling: the first stops after the current iteration and saves a
+    checkpoint; a second exits at once (checkpoints are written atomically, so nothing on disk
+    is left half-written)."""
+    from workbench.engine import events as ev
+
+    trainer.subscribe(ProgressPrinter(quiet=quiet))
+    presses = {"n": 0}
+
+    def on_sigint(signum, frame):  # noqa: ARG001
+        presses["n"] += 1
+        if presses["n"] == 1:
+            sys.stderr.write("\nstopping after this iteration and saving a checkpoint "
+                             "(Ctrl+C again to quit at once)\n")
+            trainer.stop()
+        else:
+            sys.stderr.write("\nquitting now; the last checkpoint on disk is intact\n")
+            os._exit(130)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        status = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if trainer.store is not None:
+        print(trainer.store.path)
+    return {ev.FINISHED: 0, ev.STOPPED: 130}.get(status, 1)
+
+
+def _train(args) -> int:
+    from workbench.config import parse_overrides
+    from workbench.engine.runs import default_runs_dir
+    from workbench.engine.trainer import Trainer
+    from workbench.presets import resolve
+
+    config = parse_overrides(args.set, resolve(args.config)).validate()
+    runs_dir = args.runs_dir or default_runs_dir()
+    trainer = Trainer.create(config, runs_dir, args.name, progress=_data_progress(args.quiet))
+    return _run_trainer(trainer, args.quiet)
+
+
+def _resume(args) -> int:
+    from workbench.engine.trainer import Trainer
+
+    trainer = Trainer.resume(args.run_dir, progress=_data_progress(args.quiet))
+    sys.stderr.write(f"resuming {args.run_dir} at iteration {trainer.iteration}\n")
+    return _run_trainer(trainer, args.quiet)
+
+
+def _data_progress(quiet: bool):
+    def report(fraction: float, message: str) -> None:
+        if not quiet:
+            sys.stderr.write(f"\r{message} ({100 * fraction:.0f}%)\x1b[K" if sys.stderr.isatty()
+                             else "")
+    return report
+
+
+# -- eval ---------------------------------------------------------------------------------------
+
+
+def _eval(args) -> int:
+    from workbench.engine.evaluation_run import evaluate_run
+
+    def progress(done: int, total: int) -> None:
+        if not args.json and sys.stderr.isatty():
+            sys.stderr.write(f"\revaluating episode {done}/{total}\x1b[K")
+            if done == total:
+                sys.stderr.write("\n")
+
+    for pair in args.set:
+        if not pair.startswith("data."):
+            raise ConfigError(pair.split("=")[0], "eval only accepts data.* overrides")
+    result = evaluate_run(args.run_dir, episodes=args.episodes, steps=args.steps, split=args.split,
+                          checkpoint=args.checkpoint, overrides=args.set, progress=progress)
+    print(format_result_table(result))
+    if args.json:
+        print(json.dumps(result.to_json()))
+    return 0
+
+
+def format_result_table(result) -> str:
+    lines = [
+        f"Evaluation: {result.episodes} episodes of the {result.split or '?'} split "
+        f"(seed {result.seed}), {result.steps} inner steps",
+        "",
+        f"{'step':>4}  {'support acc':>12}  {'query acc':>18}  {'query loss':>10}",
+    ]
+    for s in range(result.steps + 1):
+        if result.query_accuracy_per_step:
+            sup = f"{100 * result.support_accuracy_per_step[s]:11.2f}%"
+            qry = (f"{100 * result.query_accuracy_per_step[s]:8.2f}% ± "
+                   f"{100 * result.query_accuracy_ci95_per_step[s]:5.2f}%")
+        else:
+            sup, qry = f"{'-':>12}", f"{'-':>18}"
+        lines.append(f"{s:>4}  {sup}  {qry}  {result.query_loss_per_step[s]:10.4f}")
+    lines += ["", "Result: " + result.headline()]
+    return "\n".join(lines)
+
+
+# -- episodes / presets / runs ------------------------------------------------------------------
+
+
+def _episodes(args) -> int:
+    from workbench.config import parse_overrides
+    from workbench.data.episode_picture import save_episode_picture
+    from workbench.data.registry import make_sampler
+    from workbench.presets import resolve
+
+    config = parse_overrides(args.set, resolve(args.config)).validate()
+    seed = config.train.seed if args.seed is None else args.seed
+    if args.index < 0:
+        raise ConfigError("--index", f"must be 0 or more, got {args.index}")
+    sampler = make_sampler(config.data, args.split, seed)
+    episode = sampler[args.index]
+    path = save_episode_picture(episode, args.out)
+    print(path)
+    return 0
+
+
+def _presets(args) -> int:  # noqa: ARG001
+    from workbench.presets import list_presets
+
+    presets = list_presets()
+    width = max(len(p.name) for p in presets)
+    for p in presets:
+        print(f"{p.name:<{width}}  {p.description}")
+    return 0
+
+
+def _runs(args) -> int:
+    from workbench.engine.runs import default_runs_dir, list_runs
+
+    runs_dir = args.runs_dir or default_runs_dir()
+    rows = list_runs(runs_dir)
+    if not rows:
+        print(f"no runs in {runs_dir}")
+        return 0
+    for r in rows:
+        best = f"{100 * r.best_accuracy:.1f}%" if r.best_accuracy is not None else "-"
+        problems = f"  [{'; '.join(r.problems)}]" if r.problems else ""
+        print(f"{r.name:<40} {r.status:<11} {r.algorithm:<9} {r.dataset:<12} "
+              f"{r.iteration:>7}/{r.total:<7} best {best}{problems}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

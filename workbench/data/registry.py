@@ -1,0 +1,40 @@
+"""From a `DataConfig` to a split's images and an episode sampler: the one place that knows
+which loader serves which ``data.dataset`` name."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from workbench.config import DataConfig
+from workbench.data.class_images import ClassImages
+from workbench.data.episodes import EpisodeSampler, Sampler
+from workbench.data.sinusoid import SinusoidSampler
+from workbench.errors import ConfigError
+
+ProgressFn = Callable[[float, str], None]
+
+
+def load_split(data: DataConfig, split: str, progress: ProgressFn | None = None) -> ClassImages:
+    """The images of one split (``train``, ``val``, ``test`` or ``all``) of an image dataset."""
+    if data.dataset == "glyphs":
+        from workbench.data.glyphs import load_glyphs as loader
+    elif data.dataset == "omniglot":
+        from workbench.data.omniglot import load_omniglot as loader
+    elif data.dataset == "miniimagenet":
+        from workbench.data.miniimagenet import load_miniimagenet as loader
+    elif data.dataset == "folder":
+        from workbench.data.folder import load_folder as loader
+    elif data.dataset == "sinusoid":
+        raise ConfigError("data.dataset", "sinusoid has no images; use make_sampler")
+    else:
+        raise ConfigError("data.dataset", f"unknown dataset {data.dataset!r}")
+    return loader(data, split, progress)
+
+
+def make_sampler(
+    data: DataConfig, split: str, seed: int, progress: ProgressFn | None = None
+) -> Sampler:
+    """An indexable episode sampler over one split, shaped by ``data.ways/shots/queries``."""
+    if data.dataset == "sinusoid":
+        return SinusoidSampler(data.shots, data.queries, seed, split)
+    return EpisodeSampler(load_split(data, split, progress), data.ways, data.shots, data.queries, seed)

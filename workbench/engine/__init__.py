@@ -1,0 +1,1 @@
+"""The Qt-free training engine: trainer loop, evaluation protocol and run folders."""
