@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -50,7 +51,7 @@ def cached_class_images(kind: str, key: str, build: Callable[[], ClassImages]) -
     images = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         torch.save(
             {
                 "images": images.images,

@@ -25,6 +25,27 @@ from workbench.errors import ConfigError, RunError
 WAYS_FREE = ("protonet", "protomaml", "finetune")
 
 
+def data_info(config: ExperimentConfig, signature: dict[str, list[int]] | None) -> DataInfo:
+    """Input channels and head size of a saved model, read from its parameter shapes, so a
+    model can be rebuilt without loading its training data; falls back to the dataset's usual
+    channels."""
+    from workbench.models.backbones import input_channels
+
+    signature = signature or {}
+    channels = input_channels(config)
+    for shape in signature.values():
+        if len(shape) == 4:  # the first conv weight: [out, in, k, k]
+            channels = shape[1]
+            break
+    else:
+        for name, shape in signature.items():
+            if len(shape) == 2 and not name.startswith("head."):
+                channels = max(1, shape[1] // (config.data.image_size ** 2))
+                break
+    head = signature.get("head.weight", [config.data.ways])
+    return DataInfo(channels, tuple(str(i) for i in range(head[0])))
+
+
 def load_run_learner(run_dir: str | Path, checkpoint: str = "best",
                      device: torch.device | None = None) -> tuple[ExperimentConfig, Learner, str]:
     """The run's config and a learner holding its checkpoint; falls back from ``best`` to
@@ -38,25 +59,13 @@ def load_run_learner(run_dir: str | Path, checkpoint: str = "best",
         kind = "last"
     state = store.load_checkpoint(kind)
     device = device or pick_device(config.train.device)
-    signature = state.get("signature", {})
-    in_channels = 1
-    for name, shape in signature.items():
-        if len(shape) == 4:  # the first conv weight: [out, in, k, k]
-            in_channels = shape[1]
-            break
-    else:
-        for name, shape in signature.items():
-            if len(shape) == 2 and not name.startswith("head."):
-                in_channels = max(1, shape[1] // (config.data.image_size ** 2))
-                break
-    head = signature.get("head.weight", [config.data.ways])
-    info = DataInfo(in_channels, tuple(str(i) for i in range(head[0])))
+    info = data_info(config, state.get("signature"))
     learner = build_learner(config, info, device)
     check_checkpoint(state, learner, f"checkpoint {store.checkpoint_path(kind)}")
     return config, learner, kind
 
 
-def test_sampler(config: ExperimentConfig, split: str, overrides: Sequence[str] = ()) -> Sampler:
+def evaluation_sampler(config: ExperimentConfig, split: str, overrides: Sequence[str] = ()) -> Sampler:
     """Episodes for evaluation: the run's data settings, with ``data.*`` overrides applied."""
     data_config = parse_overrides(list(overrides), config.copy()).validate()
     trained = config.data
@@ -97,7 +106,7 @@ def evaluate_run(
         raise ConfigError("--episodes", f"must be at least 1, got {episodes}")
     if steps < 0:
         raise ConfigError("--steps", f"must be 0 or more, got {steps}")
-    sampler = test_sampler(config, split, overrides)
+    sampler = evaluation_sampler(config, split, overrides)
     if isinstance(sampler, EpisodeSampler):
         sampler.images.check_episode_shape(sampler.ways, sampler.shots, sampler.queries)
     result = evaluate(learner, sampler, episodes, steps, inner_lr=inner_lr, progress=progress,

@@ -27,6 +27,10 @@ from workbench.errors import RunError, TrainingError, WorkbenchError
 
 ProgressFn = Callable[[float, str], None]
 
+#: validation episodes are drawn with ``train.seed + VAL_SEED_OFFSET``: fixed for a run, and a
+#: different stream from the training episodes
+VAL_SEED_OFFSET = 7919
+
 
 def pick_device(choice: str) -> torch.device:
     """``auto`` takes CUDA when present; asking for ``cuda`` without a GPU is a clear error."""
@@ -49,7 +53,7 @@ def load_data(config: ExperimentConfig, progress: ProgressFn | None = None
     from workbench.data.registry import make_sampler
 
     train = make_sampler(config.data, "train", config.train.seed, progress)
-    val = make_sampler(config.data, "val", config.train.seed + 7919, progress)
+    val = make_sampler(config.data, "val", config.train.seed + VAL_SEED_OFFSET, progress)
     info = DataInfo()
     if isinstance(train, EpisodeSampler):
         info = DataInfo(train.images.image_shape[0], tuple(train.images.class_names))

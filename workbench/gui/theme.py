@@ -98,12 +98,19 @@ def style_plot(widget: pg.PlotWidget | pg.GraphicsLayoutWidget, theme: Theme) ->
             axis.setTickFont(font)
             axis.label.setFont(font)
         plot.showGrid(x=True, y=True, alpha=theme.grid_alpha)
-        plot.titleLabel.item.setDefaultTextColor(QColor(theme.foreground))
-        plot.titleLabel.item.setFont(font)
+        # a title carries its colour inside its text: set it again to recolour it, and let the
+        # plot shrink below the title's width instead of being cut off on the right
+        if plot.titleLabel.text:
+            plot.setTitle(plot.titleLabel.text, color=theme.foreground,
+                          size=f"{theme.font_point_size}pt")
+        plot.titleLabel.setMinimumWidth(0)
         legend = plot.legend
         if legend is not None:
             legend.setLabelTextColor(theme.foreground)
             legend.setLabelTextSize(f"{theme.font_point_size}pt")
+            for _, label in legend.items:  # existing labels keep their old colour otherwise
+                label.setText(label.text, color=theme.foreground,
+                              size=f"{theme.font_point_size}pt")
 
 
 def apply_application_theme(app: QApplication, theme: Theme) -> None:
@@ -125,8 +132,13 @@ def apply_application_theme(app: QApplication, theme: Theme) -> None:
     pal.setColor(QPalette.HighlightedText, QColor("#ffffff"))
     pal.setColor(QPalette.PlaceholderText, QColor(theme.muted))
     pal.setColor(QPalette.Link, accent)
+    # disabled text halfway between text and background: in presentation mode ``muted`` is
+    # the foreground itself (high contrast), and disabled buttons must still look disabled
+    disabled = QColor(
+        (fg.red() + bg.red()) // 2, (fg.green() + bg.green()) // 2, (fg.blue() + bg.blue()) // 2
+    )
     for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
-        pal.setColor(QPalette.Disabled, role, QColor(theme.muted))
+        pal.setColor(QPalette.Disabled, role, disabled)
     app.setPalette(pal)
     font = app.font()
     font.setPointSize(theme.font_point_size)

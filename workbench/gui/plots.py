@@ -1,0 +1,169 @@
+"""Building blocks of the live plots: growable buffers, EMA smoothing, and exportable plots.
+
+Buffers are numpy arrays that double when full, so appending one point per trainer event is
+O(1) and a redraw hands pyqtgraph a view of the filled part without copying. Smoothing is the
+bias-corrected exponential moving average (as TensorBoard draws it), computed incrementally so
+a 100,000-point run costs only the new points at each redraw.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+
+class GrowBuffer:
+    """A float64 array that grows by doubling; `view()` is the filled part (no copy)."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._data = np.empty(capacity, dtype=np.float64)
+        self.size = 0
+
+    def append(self, value: float) -> None:
+        if self.size == len(self._data):
+            grown = np.empty(2 * len(self._data), dtype=np.float64)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size] = value
+        self.size += 1
+
+    def extend(self, values) -> None:
+        for v in values:
+            self.append(v)
+
+    def view(self) -> np.ndarray:
+        return self._data[: self.size]
+
+    def __len__(self) -> int:
+        return self.size
+
+
+class SmoothedSeries:
+    """The bias-corrected EMA of a `GrowBuffer`, brought up to date lazily.
+
+    ``smoothing`` is the weight of the past (0: no smoothing, 0.99: heavy). NaN points (a value
+    an event did not carry) stay NaN and do not disturb the average.
+    """
+
+    def __init__(self, raw: GrowBuffer, smoothing: float = 0.0) -> None:
+        self.raw = raw
+        self.out = GrowBuffer(len(raw._data))
+        self.smoothing = smoothing
+        self._avg = 0.0
+        self._weight = 0.0
+
+    def set_smoothing(self, smoothing: float) -> None:
+        if smoothing != self.smoothing:
+            self.smoothing = smoothing
+            self.out = GrowBuffer(max(256, len(self.raw)))
+            self._avg = self._weight = 0.0
+
+    def view(self) -> np.ndarray:
+        raw = self.raw.view()
+        a = self.smoothing
+        if a <= 0.0:
+            return raw
+        avg, weight, out = self._avg, self._weight, self.out
+        for x in raw[out.size:].tolist():
+            if math.isnan(x):
+                out.append(math.nan)
+                continue
+            avg = a * avg + (1.0 - a) * x
+            weight = a * weight + (1.0 - a)
+            out.append(avg / weight)
+        self._avg, self._weight = avg, weight
+        return out.view()
+
+
+def ema(values: np.ndarray | list[float], smoothing: float) -> np.ndarray:
+    """Bias-corrected exponential moving average of ``values`` (a whole array at once)."""
+    buf = GrowBuffer(max(1, len(values)))
+    buf.extend(float(v) for v in values)
+    return SmoothedSeries(buf, smoothing).view().copy()
+
+
+def make_plot(title: str, y_label: str, *, legend: bool = True) -> pg.PlotWidget:
+    """A plot that stays smooth with 100,000 points and can export itself from its menu."""
+    widget = pg.PlotWidget()
+    plot = widget.getPlotItem()
+    plot.setTitle(title)
+    plot.setLabel("left", y_label)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setClipToView(True)
+    plot.showGrid(x=True, y=True)
+    for name in ("left", "bottom"):
+        # major and minor ticks only: the third, finest level of grid lines doubles the cost
+        # of every repaint and is barely visible
+        plot.getAxis(name).setStyle(maxTickLevel=1)
+    plot.setMenuEnabled(True)
+    if legend:
+        plot.addLegend(offset=(-8, 8))
+    widget.setMinimumSize(220, 160)
+    add_export_actions(widget)
+    return widget
+
+
+def add_export_actions(widget: pg.PlotWidget) -> None:
+    """Right-click menu entries "Export plot as PNG…" and "Export curves as CSV…"."""
+    menu = widget.getPlotItem().getViewBox().menu
+    menu.addSeparator()
+    png = QAction("Export plot as PNG…", menu)
+    png.triggered.connect(lambda: _ask_and_export(widget, "PNG image (*.png)", ".png", export_png))
+    csv_action = QAction("Export curves as CSV…", menu)
+    csv_action.triggered.connect(
+        lambda: _ask_and_export(widget, "CSV table (*.csv)", ".csv", export_csv)
+    )
+    menu.addAction(png)
+    menu.addAction(csv_action)
+
+
+def _ask_and_export(widget: pg.PlotWidget, filters: str, suffix: str,
+                    writer: Callable[[pg.PlotWidget, Path], Path]) -> None:
+    title = widget.getPlotItem().titleLabel.text or "plot"
+    default = "".join(c if c.isalnum() else "-" for c in title).strip("-").lower() + suffix
+    path, _ = QFileDialog.getSaveFileName(widget, "Export", default, filters)
+    if path:
+        if not path.endswith(suffix):
+            path += suffix
+        writer(widget, Path(path))
+
+
+def export_png(widget: QWidget, path: Path) -> Path:
+    """The plot as it looks on screen (curves, axes, legend)."""
+    path = Path(path)
+    if not widget.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    return path
+
+
+def curve_rows(widget: pg.PlotWidget) -> list[tuple[str, float, float]]:
+    """(curve name, x, y) for every point of every visible curve of the plot (the full data,
+    not the downsampled view). A curve's name is its ``export_name`` attribute when it has one
+    (the faint raw curve behind a smoothed one is not in the legend but is exported)."""
+    rows: list[tuple[str, float, float]] = []
+    for item in widget.getPlotItem().listDataItems():
+        name = getattr(item, "export_name", None) or item.name()
+        if not name or item.xData is None or not item.isVisible():
+            continue
+        for x, y in zip(item.xData.tolist(), item.yData.tolist()):
+            rows.append((name, x, y))
+    return rows
+
+
+def export_csv(widget: pg.PlotWidget, path: Path) -> Path:
+    """All named curves of the plot as a long table: curve, x, y (one row per point)."""
+    path = Path(path)
+    x_label = widget.getPlotItem().getAxis("bottom").labelText or "x"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["curve", x_label, widget.getPlotItem().getAxis("left").labelText or "y"])
+        for name, x, y in curve_rows(widget):
+            writer.writerow([name, repr(x), repr(y)])
+    return path
