@@ -62,8 +62,25 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("presets", help="list the presets")
 
-    ls = sub.add_parser("runs", help="list the runs in the runs folder")
+    sc = sub.add_parser("screenshot", help="train the demo briefly offscreen and save a PNG of "
+                        "each view")
+    sc.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
+    sc.add_argument("--theme", default="light", choices=("light", "dark"))
+    sc.add_argument("--size", default="1280x800", help="window size, WIDTHxHEIGHT")
+    sc.add_argument("--presentation", action="store_true", help="presentation mode")
+    sc.add_argument("--iterations", type=int, default=60, help="demo iterations (default 60)")
+
+    ls = sub.add_parser("runs", help="list the runs in the runs folder, or export some")
     ls.add_argument("--runs-dir", type=Path, default=None)
+    ls.add_argument("run_dirs", nargs="*", type=Path, metavar="RUN",
+                    help="run folders to export (default: every run in the runs folder)")
+    ls.add_argument("--export-md", type=Path, metavar="FILE",
+                    help="write a Markdown comparison table (hyperparameters and results)")
+    ls.add_argument("--export-csv", type=Path, metavar="FILE",
+                    help="write the comparison table as CSV (full precision)")
+    ls.add_argument("--curves", type=Path, metavar="FILE", help="write the runs' curves as CSV")
+    ls.add_argument("--tensorboard", type=Path, metavar="DIR",
+                    help="write TensorBoard event files (needs the tensorboard package)")
     return p
 
 
@@ -82,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "episodes": _episodes,
             "presets": _presets,
             "runs": _runs,
+            "screenshot": _screenshot,
         }[command]
         return handler(args)
     except WorkbenchError as exc:
@@ -281,15 +299,56 @@ def _runs(args) -> int:
     from workbench.engine.runs import default_runs_dir, list_runs
 
     runs_dir = args.runs_dir or default_runs_dir()
+    if args.export_md or args.export_csv or args.curves or args.tensorboard:
+        return _runs_export(args, runs_dir)
     rows = list_runs(runs_dir)
     if not rows:
         print(f"no runs in {runs_dir}")
         return 0
     for r in rows:
-        best = f"{100 * r.best_accuracy:.1f}%" if r.best_accuracy is not None else "-"
+        from workbench.engine.run_export import best_text
+
+        best = best_text(r) or "-"
         problems = f"  [{'; '.join(r.problems)}]" if r.problems else ""
         print(f"{r.name:<40} {r.status:<11} {r.algorithm:<9} {r.dataset:<12} "
               f"{r.iteration:>7}/{r.total:<7} best {best}{problems}")
+    return 0
+
+
+def _runs_export(args, runs_dir: Path) -> int:
+    """``workbench runs --export-md/--export-csv/--curves/--tensorboard [RUN...]``."""
+    from workbench.engine import run_export
+    from workbench.engine.runs import list_runs
+
+    paths = list(args.run_dirs) or [r.path for r in list_runs(runs_dir)]
+    if not paths:
+        raise WorkbenchError(f"no runs to export in {runs_dir}")
+    written = []
+    if args.export_md:
+        written.append(run_export.write_text(
+            args.export_md, run_export.comparison_markdown(run_export.compare_runs(paths))))
+    if args.export_csv:
+        written.append(run_export.write_text(
+            args.export_csv, run_export.comparison_csv(run_export.compare_runs(paths))))
+    if args.curves:
+        written.append(run_export.export_curves(paths, args.curves))
+    if args.tensorboard:
+        written += [run_export.export_tensorboard(p, args.tensorboard) for p in paths]
+    for path in written:
+        print(path)
+    return 0
+
+
+def _screenshot(args) -> int:
+    from workbench.gui.screenshot import parse_size, take_screenshots
+
+    if args.iterations < 1:
+        raise ConfigError("--iterations", f"must be at least 1, got {args.iterations}")
+    paths = take_screenshots(args.out, theme=args.theme, size=parse_size(args.size),
+                             presentation=args.presentation, iterations=args.iterations,
+                             eval_every=max(1, args.iterations // 3))
+    for path in paths:
+        print(path)
     return 0
 
 
