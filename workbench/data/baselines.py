@@ -29,7 +29,7 @@ def pixel_nearest_neighbour_accuracy(sampler: Sampler, episodes: int) -> float:
     for start in range(0, episodes, _BATCH):
         batch = sampler.batch(start, min(_BATCH, episodes - start))
         if batch.support_y.is_floating_point():
-            raise ValueError("pixel nearest neighbour needs classification episodes, not regression")
+            raise ValueError("pixel nearest neighbour needs classification episodes")
         support = batch.support_x.flatten(2)  # [T, N*K, pixels]
         query = batch.query_x.flatten(2)  # [T, N*Q, pixels]
         distance = torch.cdist(query, support, compute_mode="donot_use_mm_for_euclid_dist")

@@ -128,7 +128,9 @@ def apply_application_theme(app: QApplication, theme: Theme) -> None:
     pal.setColor(QPalette.ButtonText, fg)
     pal.setColor(QPalette.ToolTipBase, bg)
     pal.setColor(QPalette.ToolTipText, fg)
-    pal.setColor(QPalette.Highlight, accent)
+    # selection: a saturated blue under white text reads well in both themes (the dark
+    # theme's light accent would leave white text faint)
+    pal.setColor(QPalette.Highlight, QColor("#1f6feb"))
     pal.setColor(QPalette.HighlightedText, QColor("#ffffff"))
     pal.setColor(QPalette.PlaceholderText, QColor(theme.muted))
     pal.setColor(QPalette.Link, accent)
