@@ -9,6 +9,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
+
+# One intra-op thread: the tiny models here gain little from more, and on a shared or busy
+# machine oversubscribed OpenMP threads make training many times slower, not faster.
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 OMNIGLOT_DIR = ROOT.parent / "shared" / "data" / "omniglot"
