@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
@@ -26,6 +27,13 @@ from torch import nn
 from torch.func import functional_call
 
 from workbench.algorithms.base import AdaptationTrace, Learner, StepMetrics, make_optimizer
+from workbench.algorithms.batched import (
+    batched_meta_gradient,
+    functional_gradient_step,
+    tasks_per_chunk,
+    unsupported_reason,
+    vmap_safe_twin,
+)
 from workbench.algorithms.inner_loop import LrFn, Params, constant_lr, gradient_step
 from workbench.algorithms.mamlpp import (
     PerStepBatchNorm,
@@ -37,12 +45,19 @@ from workbench.config import ExperimentConfig
 from workbench.data.episodes import Episode, EpisodeBatch
 from workbench.models.backbones import head_keys
 
+log = logging.getLogger(__name__)
+
 
 def prototypes(features: torch.Tensor, labels: torch.Tensor, ways: int) -> torch.Tensor:
-    """Class means ``[ways, D]`` of support features, in one scatter over the labels."""
-    sums = features.new_zeros(ways, features.shape[-1]).index_add_(0, labels, features)
-    counts = torch.bincount(labels, minlength=ways).clamp_min(1).to(features.dtype)
-    return sums / counts.unsqueeze(1)
+    """Class means ``[ways, D]`` of support features ``[N, D]`` (any leading axes broadcast).
+
+    One product with the one-hot labels rather than an in-place scatter and a bincount, so the
+    same code runs inside `torch.func.vmap` (the task-batched Proto-MAML inner loop).
+    """
+    classes = torch.arange(ways, device=labels.device)
+    onehot = (labels.unsqueeze(-1) == classes).to(features.dtype)
+    counts = onehot.sum(-2).clamp_min(1)
+    return (onehot.transpose(-1, -2) @ features) / counts.unsqueeze(-1)
 
 
 class GradientLearner(Learner):
@@ -94,6 +109,33 @@ class GradientLearner(Learner):
             )
         self.optimizer = make_optimizer(self.meta_parameters(), config.train.meta_lr)
 
+        reason = self._per_task_reason(config)
+        #: whether meta_step may map over tasks (`workbench.algorithms.batched`)
+        self.batched = reason is None
+        #: which inner loop meta_step runs, and why; made exact for the episode shape at the
+        #: first meta-step, and logged then (once per run)
+        self.path_description = (
+            "task-batched inner loop (torch.func.vmap over chunks of tasks)"
+            if reason is None else f"per-task inner loop: {reason}"
+        )
+        self._path_logged = False
+        self._vmap_net: nn.Module | None = None
+        self._chunks: dict[tuple, int] = {}
+
+    def vmap_net(self) -> nn.Module:
+        """The model's vmap-safe twin (made once): what the task-batched path calls."""
+        if self._vmap_net is None:
+            self._vmap_net = vmap_safe_twin(self.model)
+        return self._vmap_net
+
+    def _per_task_reason(self, config: ExperimentConfig) -> str | None:
+        """Why meta_step must loop over tasks one by one (None: the batched path applies)."""
+        if type(self).meta_step is not GradientLearner.meta_step:
+            return f"{self.name} has its own meta-step"
+        if not config.train.batched:
+            return "train.batched is off"
+        return unsupported_reason(self.model)
+
     # -- parameters --------------------------------------------------------------------------
     def meta_parameters(self) -> list[nn.Parameter]:
         params = [p for n, p in self.model.named_parameters()
@@ -127,23 +169,28 @@ class GradientLearner(Learner):
         return lambda name, step: rates[_safe(name)]
 
     # -- the model as a function of its parameters --------------------------------------------
-    def forward(self, params: Params, x: torch.Tensor, step: int, features_only: bool = False
-                ) -> torch.Tensor:
-        """The model at inner step ``step`` (which selects MAML++'s per-step BatchNorm)."""
+    def forward(self, params: Params, x: torch.Tensor, step: int, features_only: bool = False,
+                *, net: nn.Module | None = None) -> torch.Tensor:
+        """The model at inner step ``step`` (which selects MAML++'s per-step BatchNorm).
+
+        ``net`` is the module whose structure is called with ``params`` (default: the model;
+        the task-batched path passes its vmap-safe twin, see `vmap_safe_twin`).
+        """
+        net = self.model if net is None else net
         if self.step_bn is not None:
             overrides, buffers = self.step_bn.at_step(step)
             params = {**params, **overrides}
             return functional_call(
-                self.model, (params, buffers), (x,), {"features_only": features_only},
-                strict=False,
+                net, (params, buffers), (x,), {"features_only": features_only}, strict=False,
             )
-        return functional_call(self.model, params, (x,), {"features_only": features_only})
+        return functional_call(net, params, (x,), {"features_only": features_only})
 
-    def initial_params(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> Params:
+    def initial_params(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int,
+                       net: nn.Module | None = None) -> Params:
         """The meta-learned starting point; Proto-MAML replaces the head by prototypes."""
         params = dict(self.model.named_parameters())
         if self.protomaml and not self.regression:
-            feats = self.forward(params, support_x, 0, features_only=True)
+            feats = self.forward(params, support_x, 0, features_only=True, net=net)
             c = prototypes(feats, support_y, ways)
             params["head.weight"] = 2 * c
             params["head.bias"] = -(c * c).sum(-1)
@@ -153,16 +200,50 @@ class GradientLearner(Learner):
         return not self.first_order and iteration >= self.da_iterations
 
     # -- meta-training -----------------------------------------------------------------------
+    def inner_step(
+        self, fast: Params, x: torch.Tensor, y: torch.Tensor, lr: LrFn, step: int, *,
+        create_graph: bool, functional: bool = False,
+    ) -> Params:
+        """``fast`` after one gradient step on the loss on ``(x, y)``.
+
+        ``functional`` takes the gradient with `torch.func.grad` (what the task-batched path
+        needs inside vmap) instead of `torch.autograd.grad`; the result is the same. Second
+        order, it calls the model's vmap-safe twin (see `vmap_safe_twin`); first order, the
+        model itself (its fused BatchNorm is differentiated correctly once, and is faster).
+
+        Proto-MAML always takes the functional route: its head ``2c`` is computed from the
+        body, and `torch.autograd.grad` with respect to the body would follow that path too
+        (a total derivative through the prototypes, at the first step only), whereas an inner
+        step is the partial derivative with respect to each fast weight, as in ``adapt``.
+        """
+        if functional or self.protomaml:
+            net = self.vmap_net() if functional and create_graph else None
+
+            def support_loss(adapted: Params) -> torch.Tensor:
+                return self.loss(self.forward({**fast, **adapted}, x, step, net=net), y)
+
+            return functional_gradient_step(support_loss, fast, self.adapt_keys, lr, step,
+                                            create_graph=create_graph)
+        loss = self.loss(self.forward(fast, x, step), y)
+        return gradient_step(loss, fast, self.adapt_keys, lr, step, create_graph=create_graph)
+
     def task_loss(
         self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor,
-        query_y: torch.Tensor, ways: int, iteration: int,
+        query_y: torch.Tensor, ways: int, iteration: int, *, functional: bool = False,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Meta-loss of one task and its detached (loss, acc, pre_loss, pre_acc) tensors."""
+        """Meta-loss of one task and its detached (loss, acc, pre_loss, pre_acc) tensors.
+
+        ``functional`` switches the inner gradient to `torch.func.grad`, so that this very
+        function can be mapped over the tasks of a meta-batch (`batched_task_losses`).
+        """
         create_graph = self.second_order_at(iteration)
         lr = self._lr_fn()
-        fast = self.initial_params(support_x, support_y, ways)
+        net = self.vmap_net() if functional and create_graph else None
+        # subclasses (the fine-tuning baseline) override initial_params without ``net``
+        fast = (self.initial_params(support_x, support_y, ways, net=net) if net is not None
+                else self.initial_params(support_x, support_y, ways))
         with torch.no_grad():
-            pre_out = self.forward(fast, query_x, 0)
+            pre_out = self.forward(fast, query_x, 0, net=net)
             pre = [self.loss(pre_out, query_y)]
             if not self.regression:
                 pre.append(self.correct(pre_out, query_y))
@@ -170,11 +251,10 @@ class GradientLearner(Learner):
         meta_loss = support_x.new_zeros(())
         query_out = pre_out
         for step in range(self.steps):
-            support_loss = self.loss(self.forward(fast, support_x, step), support_y)
-            fast = gradient_step(support_loss, fast, self.adapt_keys, lr, step,
-                                 create_graph=create_graph)
+            fast = self.inner_step(fast, support_x, support_y, lr, step,
+                                   create_graph=create_graph, functional=functional)
             if weights is not None or step == self.steps - 1:
-                query_out = self.forward(fast, query_x, step)
+                query_out = self.forward(fast, query_x, step, net=net)
                 step_loss = self.loss(query_out, query_y)
                 meta_loss = meta_loss + (step_loss if weights is None else weights[step] * step_loss)
         final_loss = self.loss(query_out.detach(), query_y)
@@ -182,8 +262,50 @@ class GradientLearner(Learner):
         return meta_loss, post + pre
 
     def meta_step(self, batch: EpisodeBatch, iteration: int) -> StepMetrics:
+        """One meta-update: the task-batched path where it applies, else the per-task loop.
+
+        Figures stay on the device until the single ``tolist()`` at the end (one host-device
+        synchronisation per meta-step, none per task or inner step).
+        """
+        chunk = self.chunk_size(batch)
+        if not self._path_logged:
+            self._describe_path(batch, chunk)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
+        if chunk > 1:
+            mean = batched_meta_gradient(self, batch, iteration, chunk)
+        else:
+            mean = self._per_task_meta_gradient(batch, iteration)
+        self.optimizer.step()
+        return _metrics(mean.tolist(), self.regression)
+
+    def chunk_size(self, batch: EpisodeBatch) -> int:
+        """Tasks per vmapped call for episodes shaped like ``batch`` (1: the per-task loop,
+        also when one task alone fills the working set, where vmap would only add overhead)."""
+        if not self.batched:
+            return 1
+        key = (tuple(batch.support_x.shape), tuple(batch.query_x.shape),
+               batch.support_x.device.type, batch.support_x.dtype)
+        if key not in self._chunks:
+            self._chunks[key] = tasks_per_chunk(self.vmap_net(), batch)
+        return self._chunks[key]
+
+    def _describe_path(self, batch: EpisodeBatch, chunk: int) -> None:
+        """Make `path_description` exact for this episode shape and log it, once per run."""
+        if self.batched and chunk > 1:
+            self.path_description = (
+                f"task-batched inner loop (torch.func.vmap, {chunk} of {len(batch)} tasks "
+                "per call)")
+        elif self.batched:
+            why = ("a meta-batch of one task" if len(batch) == 1 else
+                   "one task alone fills the working set of a vmapped call")
+            self.path_description = f"per-task inner loop: {why}"
+        log.info("%s: %s", self.name, self.path_description)
+        self._path_logged = True
+
+    def _per_task_meta_gradient(self, batch: EpisodeBatch, iteration: int) -> torch.Tensor:
+        """Accumulate the meta-gradient task by task (one backward each, so only one task's
+        graph is alive at a time); returns the mean figures."""
         tasks = len(batch)
         ways = batch.episodes[0].ways
         totals: torch.Tensor | None = None
@@ -195,8 +317,8 @@ class GradientLearner(Learner):
             (loss / tasks).backward()
             stacked = torch.stack([f.detach() for f in figures])
             totals = stacked if totals is None else totals + stacked
-        self.optimizer.step()
-        return _metrics((totals / tasks).tolist(), self.regression)
+        assert totals is not None
+        return totals / tasks
 
     # -- adaptation to one episode ------------------------------------------------------------
     def adapt(

@@ -235,7 +235,7 @@ class Trainer:
                 self._checkpoint()
                 tick = time.monotonic()
         finished = self.iteration >= self.total
-        if self.iteration != self.last_checkpoint_iteration or finished:
+        if self.iteration != self.last_checkpoint_iteration:  # not already saved just now
             self._checkpoint()
         status = ev.FINISHED if finished else ev.STOPPED
         if self.store is not None:

@@ -1,0 +1,293 @@
+"""The main window without training: views, menus, themes, remembered state, cross-view requests,
+the Training view's comparison of saved runs and its exports."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QAbstractButton, QApplication
+
+from workbench.config import to_dict
+from workbench.engine import events as ev
+from workbench.engine.runs import RunStore
+from workbench.gui import dialogs
+from workbench.gui.main_window import VIEWS, MainWindow
+from workbench.gui.plots import GrowBuffer, SmoothedSeries, ema
+from workbench.presets import load_preset
+
+
+def make_window(qtbot, tmp_path: Path, name: str = "s.ini") -> MainWindow:
+    settings = QSettings(str(tmp_path / name), QSettings.IniFormat)
+    window = MainWindow(settings=settings)
+    window.context.set_runs_dir(tmp_path / "runs")
+    qtbot.addWidget(window)
+    return window
+
+
+@pytest.fixture
+def window(qtbot, tmp_path) -> MainWindow:
+    return make_window(qtbot, tmp_path)
+
+
+def make_run(runs_dir: Path, name: str, iterations: int, accuracy_start: float) -> Path:
+    """A finished run folder with a metrics log, written without training."""
+    config = load_preset("demo")
+    config.set("train.iterations", iterations)
+    store = RunStore.create(runs_dir, config, name)
+    for i in range(1, iterations + 1):
+        acc = accuracy_start + 0.3 * i / iterations
+        store.append_metric(ev.TrainerEvent(ev.ITERATION, i, iterations, 0.1 * i, {
+            "loss": 1.5 - acc, "accuracy": acc, "pre_loss": 1.6, "pre_accuracy": 0.2,
+            "meta_lr": 0.003}).to_json())
+        if i % 10 == 0:
+            store.append_metric(ev.TrainerEvent(ev.EVALUATION, i, iterations, 0.1 * i, {
+                "val_query_accuracy_pre": 0.2, "val_query_accuracy_post": acc,
+                "val_support_accuracy_pre": 0.2, "val_support_accuracy_post": 1.0,
+                "val_ci95": 0.02}).to_json())
+    store.close()
+    store.write_summary(status="finished", iteration=iterations)
+    return store.path
+
+
+def test_views_are_tabs_in_the_agreed_order(window: MainWindow) -> None:
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    expected = [title for name, title, *_ in VIEWS if name in window.views]
+    assert titles == expected and titles[0] == "Training"
+    for name, view in window.views.items():
+        assert hasattr(view, "apply_theme"), name
+    assert window.form.preset_name == "demo"  # first start: the demo, ready to run
+
+
+def test_every_button_has_a_tooltip(window: MainWindow) -> None:
+    missing = [b.text() or b.objectName() for b in window.panel.findChildren(QAbstractButton)
+               if not b.toolTip() and b.isVisibleTo(window.panel)]
+    missing += [b.text() for b in window.training_view.findChildren(QAbstractButton)
+                if not b.toolTip()]
+    assert not missing
+    for i in range(window.tabs.count()):
+        assert window.tabs.tabToolTip(i)
+
+
+def test_menus_and_shortcuts(window: MainWindow) -> None:
+    menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert menus == ["File", "Training", "View", "Help"]
+    shortcuts = {s.toString() for a in window.findChildren(type(window.start_action))
+                 for s in a.shortcuts()}
+    for key in ("Ctrl+Return", "Ctrl+.", "Esc", "F5", "Ctrl+Shift+P", "Ctrl+1", "Ctrl+4",
+                "Ctrl+O", "Ctrl+S"):
+        assert key in shortcuts, key
+    assert window.space_shortcut.key().toString() == "Space"
+
+
+def test_invalid_field_disables_start_and_shows_why(window: MainWindow) -> None:
+    window.show()
+    assert window.start_button.isEnabled()
+    window.form.set_value("data.image_size", 8)  # conv4 needs at least 16x16
+    assert not window.start_button.isEnabled() and not window.start_action.isEnabled()
+    row = window.form.rows["data.image_size"]
+    assert "at least 16x16" in row.message.text() and row.message.isVisible()
+    assert window.invalid_label.isVisible() and "1 field" in window.invalid_label.text()
+    window.start_training()  # the shortcut path is refused too
+    assert not window.session.running
+    assert "data.image_size" in window.statusBar().currentMessage()
+    window.form.set_value("data.image_size", 28)
+    assert window.start_button.isEnabled() and not window.invalid_label.isVisible()
+
+
+def test_themes_and_presentation_mode(window: MainWindow) -> None:
+    app = QApplication.instance()
+    window.dark_action.trigger()
+    assert window.context.theme.name == "dark"
+    assert window.training_view.theme.name == "dark"
+    assert app.palette().window().color().name() == window.context.theme.surface
+    window.presentation_action.trigger()
+    theme = window.context.theme
+    assert theme.presentation and theme.name == "dark" and theme.foreground == "#ffffff"
+    assert app.font().pointSize() == theme.font_point_size == 15
+    assert window.settings.value("view/presentation") == "true"
+    window.presentation_action.trigger()
+    window.light_action.trigger()
+    assert window.context.theme.name == "light" and not window.context.theme.presentation
+    assert app.font().pointSize() == 10
+
+
+def test_window_state_is_remembered(qtbot, tmp_path) -> None:
+    first = make_window(qtbot, tmp_path)
+    first.show()
+    first.addDockWidget(Qt.RightDockWidgetArea, first.dock)  # the user moved the panel
+    first.training_view.splitter.setSizes([300, 200])
+    first.set_theme("dark")
+    first.form.select_preset("sinusoid-maml")
+    sizes = first.training_view.splitter.sizes()
+    first.close()
+    assert first.settings.value("window/geometry") == first.saveGeometry()
+    second = make_window(qtbot, tmp_path)
+    second.show()
+    # (the offscreen screen is 800x800, so Qt clamps a restored size: compare positions)
+    assert second.dockWidgetArea(second.dock) == Qt.RightDockWidgetArea
+    restored = second.training_view.splitter.sizes()
+    assert math.isclose(restored[0] / sum(restored), sizes[0] / sum(sizes), abs_tol=0.02)
+    assert second.context.theme.name == "dark"
+    assert second.form.preset_name == "sinusoid-maml"
+
+
+def test_overlay_runs_one_curve_per_run_with_legend(window: MainWindow, tmp_path) -> None:
+    runs = [make_run(tmp_path / "runs", f"run{i}", 40, 0.3 + 0.1 * i) for i in range(3)]
+    window.show_view("runs" if "runs" in window.views else "training")
+    window.context.overlayRuns.emit([str(p) for p in runs])
+    view = window.training_view
+    assert window.tabs.currentWidget() is view
+    assert view.clear_button.isVisible() or not window.isVisible()
+    loss_items = [i for i in view.plots["loss"].getPlotItem().listDataItems() if i.name()]
+    assert [i.name() for i in loss_items] == [p.name for p in runs]
+    colors = {i.opts["pen"].color().name() for i in loss_items}
+    assert len(colors) == 3
+    assert view.legend_names("loss") == [p.name for p in runs]
+    assert all(p.name in view.legends["loss"].text() for p in runs)
+    assert all(len(i.xData) == 40 for i in loss_items)
+    val_items = [i for i in view.plots["validation"].getPlotItem().listDataItems() if i.name()]
+    assert [len(i.xData) for i in val_items] == [4, 4, 4]
+    assert "Comparing 3 runs" in view.title_label.text()
+    # the x axis and smoothing apply to every run
+    view.set_x_axis("elapsed")
+    assert math.isclose(loss_items[0].xData[-1], 4.0)
+    view.set_smoothing(0.0)
+    assert math.isclose(loss_items[1].yData[-1], 1.5 - 0.7)
+    view.clear_overlays()
+    assert not view.overlays
+
+
+def test_export_png_and_csv(window: MainWindow, tmp_path) -> None:
+    runs = [make_run(tmp_path / "runs", f"r{i}", 20, 0.4) for i in range(2)]
+    view = window.training_view
+    view.set_overlay_runs([str(p) for p in runs])
+    window.resize(1280, 800)
+    window.show()
+    png = view.export_png("loss", tmp_path / "loss.png")
+    assert png.stat().st_size > 1000
+    path = view.export_csv("accuracy", tmp_path / "acc.csv")
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == ["curve", "iteration", "accuracy (%)"]
+    names = {r[0] for r in rows[1:]}
+    assert any(runs[0].name in n for n in names) and any(runs[1].name in n for n in names)
+    smoothed = [r for r in rows[1:] if r[0] == f"{runs[0].name}: accuracy"]
+    assert len(smoothed) == 20 and float(smoothed[0][1]) == 1.0
+
+
+def test_open_run_folder_loads_config_and_curves(window: MainWindow, tmp_path) -> None:
+    run = make_run(tmp_path / "runs", "saved", 30, 0.5)
+    assert window.open_run(run)
+    assert to_dict(window.form.config()) == to_dict(RunStore(run).load_config())
+    view = window.training_view
+    assert view.live is not None and view.live.path == str(run)
+    assert view.curve_points("loss") == 30
+    assert "Iteration 30 / 30" in view.stats_label.text()
+
+
+def test_open_a_folder_that_is_not_a_run(window: MainWindow, tmp_path, monkeypatch) -> None:
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda *args: shown.append(args))
+    assert not window.open_run(tmp_path)
+    assert shown and "not a run folder" in shown[0][2]
+    assert window.start_button.isEnabled()
+
+
+def test_context_requests_reach_the_right_place(window: MainWindow, monkeypatch) -> None:
+    config = load_preset("sinusoid-maml")
+    config.set("train.iterations", 999)
+    window.context.cloneConfig.emit(config)
+    assert to_dict(window.form.config()) == to_dict(config)
+    for name in window.views:
+        window.context.showView.emit(name)
+        assert window.tabs.currentWidget() is window.views[name]
+    assert window.context.current_config().train.iterations == 999
+    if "adaptation" in window.views:
+        received = []
+        monkeypatch.setattr(window.views["adaptation"], "show_episode", received.append)
+        window.show_view("training")
+        payload = {"config": config, "split": "train", "seed": 0, "index": 3, "episode": None}
+        window.context.openEpisodeInAdaptation.emit(payload)
+        assert received == [payload]  # exactly once: the window is the one that connects it
+        assert window.tabs.currentWidget() is window.views["adaptation"]
+
+
+def test_space_goes_to_form_editors_and_starts_elsewhere(window: MainWindow, qtbot,
+                                                         monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(window, "toggle_start_pause", lambda: calls.append("toggle"))
+    window.show()
+    window.activateWindow()
+    check = window.form.editor("data.rotations")
+    check.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is check, timeout=5000)
+    before = check.isChecked()
+    window._on_space()
+    assert calls == [] and check.isChecked() != before  # the check box got the key
+    plot = window.training_view.plots["loss"]
+    plot.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is plot, timeout=5000)
+    window._on_space()
+    assert calls == ["toggle"]
+
+
+def test_view_switching_shortcuts(window: MainWindow, qtbot) -> None:
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.training_view.plots["loss"].setFocus()
+    names = list(window.views)
+    qtbot.keyClick(window, Qt.Key_2 if len(names) > 1 else Qt.Key_1, Qt.ControlModifier)
+    assert window.tabs.currentWidget() is window.views[names[1 if len(names) > 1 else 0]]
+    qtbot.keyClick(window, Qt.Key_1, Qt.ControlModifier)
+    assert window.tabs.currentWidget() is window.training_view
+
+
+def test_bias_corrected_ema() -> None:
+    values = [1.0, 2.0, 3.0, float("nan"), 4.0]
+    out = ema(values, 0.5)
+    assert out[0] == 1.0  # bias correction: the first point is the first value, not half of it
+    assert math.isclose(out[1], (0.25 * 1 + 0.5 * 2) / 0.75)
+    assert math.isnan(out[3]) and not math.isnan(out[4])
+    assert list(ema(values[:3], 0.0)) == [1.0, 2.0, 3.0]
+    buf = GrowBuffer(2)
+    series = SmoothedSeries(buf, 0.9)
+    for v in range(1000):
+        buf.append(float(v))
+    first = series.view().copy()
+    buf.append(1000.0)
+    assert list(series.view()[:1000]) == list(first)  # incremental: earlier points unchanged
+    assert len(series.view()) == 1001
+
+
+def test_screenshot_command_arguments() -> None:
+    from workbench.cli import _parser
+    from workbench.errors import ConfigError
+    from workbench.gui.screenshot import parse_size
+
+    args = _parser().parse_args(["screenshot", "--out", "shots", "--theme", "dark"])
+    assert (args.command, args.theme, args.size, args.iterations) == ("screenshot", "dark",
+                                                                      "1280x800", 60)
+    assert parse_size("1280x800") == (1280, 800)
+    for bad in ("big", "10x10", "1280"):
+        with pytest.raises(ConfigError, match="--size"):
+            parse_size(bad)
+
+
+def test_a_long_run_is_drawn_downsampled(window: MainWindow) -> None:
+    """100,000 points: curves keep all the data, pyqtgraph draws a peak-downsampled view."""
+    view = window.training_view
+    view.begin_run("long", "", regression=False)
+    for i in range(1, 100_001):
+        view.live.add(ev.ITERATION, i, 100_000, i * 0.01, {
+            "loss": 1.0 / i, "accuracy": 0.5, "pre_loss": 1.0, "pre_accuracy": 0.2,
+            "meta_lr": 0.001})
+    view.redraw(force=True)
+    item = next(i for i in view.plots["loss"].getPlotItem().listDataItems()
+                if i.name() == "after adaptation")
+    assert len(item.xData) == 100_000
+    assert item.opts["autoDownsample"] and item.opts["downsampleMethod"] == "peak"
+    assert item.opts["clipToView"]
