@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     unit = "CUDA allocated" if device == "cuda" else "RSS"
     print(f"\n{r['status']}; {r['path']}")
     print(f"{'':28} {'first ' + str(w):>12} {'last ' + str(w):>12} {'change':>8}   target")
-    print(f"{'memory (' + unit + ', MB)':28} {first:12.1f} {last:12.1f} {100 * (last / first - 1):+7.1f}%"
+    change = 100 * (last / first - 1)
+    print(f"{'memory (' + unit + ', MB)':28} {first:12.1f} {last:12.1f} {change:+7.1f}%"
           f"   within 5%: {'yes' if abs(last / first - 1) <= 0.05 else 'NO'}")
     print(f"{'wall s/iteration (mean)':28} {fw:12.3f} {lw:12.3f} {100 * (lw / fw - 1):+7.1f}%"
           f"   within 10%: {'yes' if lw <= 1.10 * fw else 'NO'}")

@@ -89,7 +89,8 @@ def make_learner(spec: Spec):
     from workbench.config import ExperimentConfig
 
     c = ExperimentConfig()
-    c.data.dataset, c.data.ways, c.data.shots, c.data.queries = "glyphs", spec.ways, spec.shots, spec.queries
+    c.data.dataset, c.data.ways = "glyphs", spec.ways
+    c.data.shots, c.data.queries = spec.shots, spec.queries
     c.data.image_size, c.model.hidden = 28, 64
     c.algorithm.name, c.algorithm.first_order = "maml", spec.first_order
     c.algorithm.inner_steps, c.algorithm.inner_lr = spec.steps, spec.inner_lr
@@ -131,8 +132,6 @@ def run_worker(spec: Spec) -> dict[str, Any]:
     """Build, warm up, time ``spec.iters`` meta-steps; report times and peak memory."""
     import torch
 
-    from workbench.algorithms.batched import tasks_per_chunk
-
     torch.set_num_threads(spec.threads)
     base_rss = current_rss_mb()
     learner = make_learner(spec)
@@ -162,7 +161,7 @@ def run_worker(spec: Spec) -> dict[str, Any]:
     out = {
         "spec": asdict(spec),
         "path": learner.path_description,
-        "chunk": tasks_per_chunk(learner.vmap_net(), batches[0]) if learner.batched else 1,
+        "chunk": learner.chunk_size(batches[0]),
         "wall": wall,
         "cpu": cpu,
         "loss": metrics.loss,
@@ -204,7 +203,8 @@ def memory(result: dict[str, Any]) -> float:
 
 
 def compare(base: Spec) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """Per-task loop versus batched for the paper's two Omniglot settings, both orders."""
+    """Per-task loop versus batched for the paper's two Omniglot settings, both orders
+    (``tasks/call`` 1 means the learner chose the per-task loop for that episode shape)."""
     settings = [
         replace(base, ways=5, tasks=32, steps=1, inner_lr=0.4),
         replace(base, ways=20, tasks=16, steps=5, inner_lr=0.1),
@@ -222,14 +222,14 @@ def compare(base: Spec) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
 
 def print_compare_header() -> None:
     print(f"{'configuration':34} {'per-task s/it':>14} {'batched s/it':>13} {'speed-up':>9}"
-          f" {'(cpu s)':>16} {'peak MB loop':>13} {'batched':>8}")
+          f" {'(cpu s)':>16} {'peak MB loop':>13} {'batched':>8} {'tasks/call':>11}")
 
 
 def print_compare_row(row: tuple[str, dict[str, Any], dict[str, Any]]) -> None:
     label, loop, fast = row
     (lw, lc), (fw, fc) = seconds(loop), seconds(fast)
     print(f"{label:34} {lw:14.3f} {fw:13.3f} {lw / fw:8.2f}x {lc:7.2f}/{fc:<7.2f}"
-          f" {memory(loop):13.0f} {memory(fast):8.0f}", flush=True)
+          f" {memory(loop):13.0f} {memory(fast):8.0f} {fast['chunk']:11d}", flush=True)
 
 
 def scaling(base: Spec, tasks: list[int], steps: list[int], steps_tasks: int) -> None:
@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> None:
     base = Spec(queries=args.queries, iters=args.iters, warmup=args.warmup, threads=args.threads,
                 device=device, channels_last=args.channels_last, compile=args.compile)
     started = time.monotonic()
-    print(f"torch {torch.__version__} on {device}, {args.threads} thread(s), {os.cpu_count()} CPUs, "
+    print(f"torch {torch.__version__} on {device}, {args.threads} thread(s), "
+          f"{os.cpu_count()} CPUs, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}, "
           f"load average {os.getloadavg()[0]:.1f}; {args.queries} queries per class; median of "
           f"{args.iters} meta-steps after {args.warmup} warm-up; memory: "
           f"{'CUDA max allocated' if device == 'cuda' else 'peak RSS (VmHWM) of the subprocess'}")

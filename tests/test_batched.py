@@ -51,14 +51,14 @@ def _one_thread():
 
 
 def make_learner(name: str, dtype: torch.dtype, *, regression: bool = False, batched: bool = True,
-                 batchnorm: str = "batch", steps: int = 2, **alg):
+                 batchnorm: str = "batch", steps: int = 2, backbone: str = "conv4", **alg):
     c = ExperimentConfig()
     if regression:
         c.data.dataset, c.model.backbone = "sinusoid", "mlp"
         c.algorithm.inner_lr = 0.05
     else:
         c.data.dataset, c.data.ways, c.data.image_size = "glyphs", 3, 16
-        c.model.hidden, c.model.batchnorm = 4, batchnorm
+        c.model.hidden, c.model.batchnorm, c.model.backbone = 4, batchnorm, backbone
         c.algorithm.inner_lr = 0.1
     c.algorithm.name, c.algorithm.inner_steps = name, steps
     c.train.batched = batched
@@ -138,6 +138,17 @@ def test_batched_meta_gradients_match_the_per_task_loop(case, dtype):
     assert any(g is not None and g.abs().sum() > 0 for g in g_vmap)  # a real meta-gradient
 
 
+@pytest.mark.parametrize("name", ["maml", "fomaml"])
+def test_batched_mlp_with_batchnorm1d_matches_the_per_task_loop(name):
+    learner = make_learner(name, torch.float64, backbone="mlp")
+    batch = make_batch(torch.float64)
+    g_loop, f_loop = per_task_gradients(learner, batch, 0)
+    g_vmap, f_vmap = batched_gradients(learner, batch, 0)
+    for a, b in zip(g_loop, g_vmap):
+        torch.testing.assert_close(b, a, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(f_vmap, f_loop, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("name", ["maml", "fomaml", "metasgd"])
 def test_batched_regression_matches_the_per_task_loop(name):
     learner = make_learner(name, torch.float64, regression=True)
@@ -185,7 +196,9 @@ def test_chunk_size_keeps_the_working_set_within_budget():
     small = tasks_per_chunk(net, shaped(32, 5, 5))
     assert small == WORKING_SET_BYTES["cpu"] // (10 * per_image) == 8
     assert tasks_per_chunk(net, shaped(4, 5, 5)) == 4  # never more than the meta-batch
-    assert tasks_per_chunk(net, shaped(32, 5, 75)) == 1  # never fewer than one
+    assert tasks_per_chunk(net, shaped(32, 5, 75)) == 1  # one task fills the working set
+    assert tasks_per_chunk(net, shaped(32, 20, 20)) == 1  # 2 fit: below MIN_TASKS_PER_CALL
+    assert tasks_per_chunk(net, shaped(3, 5, 5)) == 1  # a meta-batch of 3 on the CPU
 
 
 def test_second_order_batched_differs_from_first_order_batched():
@@ -226,6 +239,7 @@ def test_whole_meta_steps_agree_between_paths():
     assert fast.batched and not slow.batched
     for it in range(3):
         batch = make_batch(torch.float64)
+        assert fast.chunk_size(batch) == len(batch)  # really the batched path
         m_fast, m_slow = fast.meta_step(batch, it), slow.meta_step(batch, it)
         for key, value in m_slow.values().items():
             assert m_fast.values()[key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
@@ -256,13 +270,13 @@ def test_switch_off_and_own_meta_step_use_the_per_task_loop():
 
 def test_the_path_is_logged_once(caplog):
     learner = make_learner("maml", torch.float32)
-    batch = make_batch(torch.float32, tasks=2)
+    batch = make_batch(torch.float32, tasks=4)
     with caplog.at_level(logging.INFO, logger="workbench.algorithms.gradient"):
         learner.meta_step(batch, 0)
         learner.meta_step(batch, 1)
     lines = [r.getMessage() for r in caplog.records if "inner loop" in r.getMessage()]
     assert lines == [f"maml: {learner.path_description}"]
-    assert "2 of 2 tasks per call" in learner.path_description
+    assert "4 of 4 tasks per call" in learner.path_description
 
 
 def test_one_task_per_call_uses_the_per_task_loop(caplog, monkeypatch):
@@ -278,7 +292,7 @@ def test_one_task_per_call_uses_the_per_task_loop(caplog, monkeypatch):
     with caplog.at_level(logging.INFO, logger="workbench.algorithms.gradient"):
         m = learner.meta_step(batch, 0)
     assert learner.chunk_size(batch) == 1
-    assert "per-task inner loop: one task alone fills the working set" in caplog.text
+    assert "per-task inner loop: too few tasks fit the working set" in caplog.text
     assert m.loss == pytest.approx(reference.meta_step(batch, 0).loss, rel=1e-12)
     single = make_learner("maml", torch.float64)
     single.meta_step(make_batch(torch.float64, tasks=1), 0)

@@ -23,19 +23,21 @@ tasks than task by task, and needed 5x the memory. So the meta-batch is processe
 tasks, as many per chunk as keep the largest activation of a chunk within a working-set budget
 (`WORKING_SET_BYTES`: 16 MiB on the CPU, 256 MiB on a GPU), with one ``backward()`` per chunk;
 the gradients add up to the same meta-gradient, and memory no longer grows with the meta-batch.
-Where one task alone fills the budget, the learner uses the per-task loop (vmap over single
-tasks only adds overhead). On a CPU the gain is modest (see ``benchmarks/meta_step.py``): the
-batch rules of vmap turn per-task weights into grouped convolutions and BatchNorm into extra
-elementwise passes, which cost about what the saved per-task overhead gains.
+Where fewer than `MIN_TASKS_PER_CALL` tasks fit (on the CPU, 4: vmap over one or two tasks
+measured slower than the loop, from four on faster), the learner uses the per-task loop. On a
+CPU the gain is modest (see ``benchmarks/meta_step.py``): vmap's batch rules turn per-task
+weights into grouped convolutions and per-task BatchNorm weights into extra elementwise passes
+and layout copies, which cost about what the saved per-task overhead gains.
 
 One PyTorch pitfall is worked around here: under vmap, the batching rule of the fused
 ``batch_norm`` backward with a BatchNorm *weight* gives wrong second-order gradients for the
 layers below the BatchNorm (first order is right; reported upstream as "layer_norm and
 batch_norm backward batching rule is incorrect for grad_input", pytorch/functorch#534, and
-reproduced here on torch 2.14). The batched path therefore calls a twin of the model
-(`vmap_safe_twin`) whose BatchNorm layers normalise without weight and apply the scale and
-shift as two separate ops: the same function, differentiated correctly. The twin lives on the
-``meta`` device; every parameter comes from the dict handed to ``functional_call``.
+reproduced here on torch 2.14). Second order, the batched path therefore calls a twin of the
+model (`vmap_safe_twin`) whose BatchNorm layers normalise without weight and apply the scale
+and shift as two separate ops: the same function, differentiated correctly. The twin lives on
+the ``meta`` device; every parameter comes from the dict handed to ``functional_call``. First
+order calls the model itself (its fused kernel is faster and its first derivative is right).
 
 What cannot be batched: BatchNorm that keeps running statistics (``model.batchnorm =
 "running"``, and MAML++ per-step statistics, BNRS) updates its buffers in place once per task;
@@ -68,6 +70,8 @@ LossFn = Callable[[Params], torch.Tensor]
 #: bytes the largest activation of one chunk of tasks may take, per device type
 WORKING_SET_BYTES = {"cpu": 16 * 2**20, "cuda": 256 * 2**20}
 DEFAULT_WORKING_SET_BYTES = 256 * 2**20
+#: fewer tasks than this per vmapped call are not worth vmap's own overhead
+MIN_TASKS_PER_CALL = {"cpu": 4, "cuda": 2}
 
 
 def unsupported_reason(model: nn.Module) -> str | None:
@@ -131,12 +135,15 @@ def largest_activation(net: nn.Module, example_shape: Sequence[int]) -> int:
 
 def tasks_per_chunk(net: nn.Module, batch: EpisodeBatch) -> int:
     """How many tasks of ``batch`` to map over at once: as many as keep the largest activation
-    of a chunk (support and query examples of each task) within the device's working set."""
+    of a chunk (support and query examples of each task) within the device's working set;
+    1 (loop task by task) where fewer than the device's `MIN_TASKS_PER_CALL` would fit."""
+    device = batch.support_x.device.type
     examples = batch.support_x.shape[1] + batch.query_x.shape[1]
     per_task = (largest_activation(net, tuple(batch.support_x.shape[2:])) * examples
                 * batch.support_x.element_size())
-    budget = WORKING_SET_BYTES.get(batch.support_x.device.type, DEFAULT_WORKING_SET_BYTES)
-    return max(1, min(len(batch), budget // max(1, per_task)))
+    budget = WORKING_SET_BYTES.get(device, DEFAULT_WORKING_SET_BYTES)
+    chunk = min(len(batch), budget // max(1, per_task))
+    return chunk if chunk >= MIN_TASKS_PER_CALL.get(device, 2) else 1
 
 
 def functional_gradient_step(

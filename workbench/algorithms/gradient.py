@@ -281,7 +281,7 @@ class GradientLearner(Learner):
 
     def chunk_size(self, batch: EpisodeBatch) -> int:
         """Tasks per vmapped call for episodes shaped like ``batch`` (1: the per-task loop,
-        also when one task alone fills the working set, where vmap would only add overhead)."""
+        also where too few tasks fit a call for vmap to pay off; see `tasks_per_chunk`)."""
         if not self.batched:
             return 1
         key = (tuple(batch.support_x.shape), tuple(batch.query_x.shape),
@@ -298,7 +298,7 @@ class GradientLearner(Learner):
                 "per call)")
         elif self.batched:
             why = ("a meta-batch of one task" if len(batch) == 1 else
-                   "one task alone fills the working set of a vmapped call")
+                   "too few tasks fit the working set of a vmapped call to gain from it")
             self.path_description = f"per-task inner loop: {why}"
         log.info("%s: %s", self.name, self.path_description)
         self._path_logged = True
