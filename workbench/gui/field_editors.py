@@ -105,7 +105,18 @@ class CheckEditor(QCheckBox):
         self.setChecked(bool(value))
 
 
-class ChoiceEditor(QComboBox):
+class _WheelOnlyWhenFocused:
+    """Scrolling over the form must scroll it, not edit the value under the mouse: editors take
+    wheel events only once they have focus."""
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
+        if self.hasFocus():  # type: ignore[attr-defined]
+            super().wheelEvent(event)  # type: ignore[misc]
+        else:
+            event.ignore()
+
+
+class ChoiceEditor(_WheelOnlyWhenFocused, QComboBox):
     changed = Signal()
 
     def __init__(self, choices: tuple[str, ...], parent: QWidget | None = None) -> None:
@@ -123,14 +134,8 @@ class ChoiceEditor(QComboBox):
             index = self.count() - 1
         self.setCurrentIndex(index)
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - scrolling the form must not edit it
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
 
-
-class IntEditor(QSpinBox):
+class IntEditor(_WheelOnlyWhenFocused, QSpinBox):
     changed = Signal()
 
     def __init__(self, minimum: float | None, maximum: float | None,
@@ -149,14 +154,8 @@ class IntEditor(QSpinBox):
         self.setValue(int(value))
         self.blockSignals(False)
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - see ChoiceEditor
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
 
-
-class FloatEditor(QDoubleSpinBox):
+class FloatEditor(_WheelOnlyWhenFocused, QDoubleSpinBox):
     changed = Signal()
 
     def __init__(self, minimum: float | None, maximum: float | None,
@@ -175,12 +174,6 @@ class FloatEditor(QDoubleSpinBox):
         self.blockSignals(True)
         self.setValue(float(value))
         self.blockSignals(False)
-
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - see ChoiceEditor
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
 
 
 class TextEditor(QLineEdit):
