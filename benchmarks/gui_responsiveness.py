@@ -71,8 +71,10 @@ def headless(config, runs_dir: Path) -> float:
     return clock.rate
 
 
-def through_window(config, runs_dir: Path, settings_path: Path) -> dict[str, float]:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+def open_window(config, runs_dir: Path, settings_path: Path):
+    """The main window at 1280x800 with ``config`` in its form, as a user would have it
+    (settings in a file of its own, so the user's real settings are never touched)."""
+    from PySide6.QtCore import QSettings
 
     from workbench.gui.app import make_application
     from workbench.gui.main_window import MainWindow
@@ -84,6 +86,13 @@ def through_window(config, runs_dir: Path, settings_path: Path) -> dict[str, flo
     window.resize(1280, 800)
     window.show()
     app.processEvents()
+    return app, window
+
+
+def through_window(config, runs_dir: Path, settings_path: Path) -> dict[str, float]:
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+
+    app, window = open_window(config, runs_dir, settings_path)
 
     idle_max = idle_probe(app, seconds=10.0)
     clock = RunClock()

@@ -215,7 +215,50 @@ def test_closing_during_training_asks_then_stops_and_joins(window: MainWindow, q
     assert not window.session.running
     run_dir = started.args[0]
     assert summary(run_dir)["status"] == "stopped"
-    assert RunStore(run_dir).load_checkpoint("last")["iteration"] >= 2
+    saved = RunStore(run_dir).load_checkpoint("last")["iteration"]
+    assert saved >= 2
+    # the checkpoint written on closing resumes: from where it stopped, to a few more
+    trainer = Trainer.resume(run_dir)
+    assert trainer.iteration == saved
+    trainer.config.train.iterations = saved + 3
+    assert trainer.run() == "finished"
+    assert RunStore(run_dir).load_checkpoint("last")["iteration"] == saved + 3
+
+
+def test_out_of_memory_says_what_to_change_and_the_window_stays_usable(
+        window: MainWindow, qtbot, monkeypatch) -> None:
+    import torch
+
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda *args: shown.append(args))
+    original = Trainer.meta_lr
+
+    def out_of_memory(self, iteration):
+        if iteration >= 6:  # simulated: the error PyTorch raises when CUDA memory runs out
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return original(self, iteration)
+
+    monkeypatch.setattr(Trainer, "meta_lr", out_of_memory)
+    configure(window, "sinusoid-maml", train__iterations=50, train__eval_every=0,
+              train__checkpoint_every=2)
+    with qtbot.waitSignal(window.session.finished, timeout=LONG) as finished:
+        window.start_training()
+    run_dir, status = finished.args
+    assert status == "failed"
+    (_parent, title, message, _details), = shown
+    assert title == "Training failed"
+    assert "out of memory" in message and "smaller meta-batch" in message
+    assert "first-order" in message
+    # nothing saved is lost: the last checkpoint before the failure loads
+    assert RunStore(run_dir).load_checkpoint("last")["iteration"] >= 4
+    # the window stays usable: the form is editable and a smaller run starts and finishes
+    assert window.start_button.isEnabled() and window.form.scroll.isEnabled()
+    monkeypatch.setattr(Trainer, "meta_lr", original)
+    window.form.set_value("train.meta_batch_size", 2)
+    assert window.form.is_valid()
+    with qtbot.waitSignal(window.session.finished, timeout=LONG) as again:
+        window.start_training()
+    assert again.args[1] == "finished"
 
 
 def test_resume_a_stopped_run_from_the_context(window: MainWindow, qtbot) -> None:
