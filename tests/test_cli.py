@@ -39,6 +39,8 @@ def test_presets_lists_demo_first(capsys):
         (["episodes", "--set", "data.dataset=sinusoid", "--set", "model.backbone=mlp",
           "--index", "-1", "--out", "x.png"], "--index"),
         (["train", "/tmp/definitely-missing.toml"], "config file not found"),
+        (["resume", "."], "is not a run folder: it has no config.toml"),
+        (["eval", "."], "is not a run folder: it has no config.toml"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_naming_the_cause(argv, needle, capsys, tmp_path):

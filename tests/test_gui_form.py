@@ -225,3 +225,16 @@ def test_config_field_metadata_is_complete() -> None:
         assert f.metadata.get("label"), key
         assert f.metadata.get("help"), key
         assert dataclasses.is_dataclass(ExperimentConfig)
+
+
+def test_zero_that_means_a_choice_is_shown_as_words(form: ConfigForm) -> None:
+    """0 filters reads as "no filters": the form shows what 0 means, and 0 still round-trips."""
+    form.set_config(load_preset("maml-omniglot-5w1s"))
+    editor = form.editor("model.hidden")
+    assert form.config().model.hidden == 0
+    assert editor.text() == "paper's value"
+    form.set_value("model.hidden", 48)
+    assert editor.text() == "48" and form.config().model.hidden == 48
+    form.set_value("train.eval_every", 0)
+    assert form.editor("train.eval_every").text() == "never"
+    assert form.config().train.eval_every == 0 and form.is_valid()

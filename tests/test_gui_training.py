@@ -160,7 +160,7 @@ def test_error_while_creating_the_trainer_shows_dialog(window: MainWindow, qtbot
     assert "Traceback" in details
     # the window stays usable
     assert window.start_button.isEnabled() and window.form.scroll.isEnabled()
-    assert "failed" in window.statusBar().currentMessage().lower()
+    assert window.statusBar().currentMessage() == "Training could not start"
     configure(window, "sinusoid-maml", train__iterations=3, train__eval_every=0)
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as again:
         window.start_training()

@@ -162,6 +162,28 @@ def test_default_folder_empty_and_offline_download(
         omniglot.download_omniglot(tmp_path / "elsewhere")
 
 
+def test_empty_path_downloads_into_the_cache(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the data.path help promises: empty means the cache folder, fetched when empty."""
+    from workbench.data.registry import load_split
+
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path))
+    fetched, said = [], []
+
+    def fake_download(root):
+        fetched.append(Path(root))
+        raise DatasetError("offline in this test", str(root))
+
+    monkeypatch.setattr(omniglot, "download_omniglot", fake_download)
+    with pytest.raises(DatasetError, match="offline in this test"):
+        load_split(cfg(""), "train", lambda fraction, text: said.append(text))
+    assert fetched == [tmp_path / "omniglot"]
+    assert said == [f"downloading Omniglot into {tmp_path / 'omniglot'}"]
+    with pytest.raises(DatasetError, match="does not exist. Point data.path"):
+        load_split(cfg(str(tmp_path / "missing")), "train")  # a given path never downloads
+    assert len(fetched) == 1
+
+
 def test_standard_split_with_full_sets(tmp_path: Path) -> None:
     """With images_background + images_evaluation: evaluation is test, val from background."""
     import io

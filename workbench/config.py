@@ -45,11 +45,14 @@ def _f(
     algorithms: tuple[str, ...] | None = None,
     datasets: tuple[str, ...] | None = None,
     log: bool = False,
+    zero: str | None = None,
 ) -> Any:
     """A dataclass field with the metadata the form and the validator read.
 
     ``algorithms``/``datasets`` name where the field applies (None: everywhere), so the form can
-    disable fields that do not apply; ``log`` asks for a logarithmic spin step (learning rates).
+    disable fields that do not apply; ``log`` asks for a logarithmic spin step (learning rates);
+    ``zero`` says in a word what 0 means for a field where 0 is not a count (the form shows that
+    word instead of a bare 0, which reads as "no filters" or "no batch").
     """
     meta = {
         "label": label,
@@ -60,6 +63,7 @@ def _f(
         "algorithms": algorithms,
         "datasets": datasets,
         "log": log,
+        "zero": zero,
     }
     return field(default=default, metadata=meta)
 
@@ -125,6 +129,7 @@ class ModelConfig:
         "Filters per conv block; 0 picks the paper's value (64 for 28x28, 32 for 84x84).",
         min=0,
         max=512,
+        zero="paper's value",
     )
     batchnorm: str = _f(
         "batch",
@@ -219,6 +224,7 @@ class AlgorithmConfig:
         "Examples per inner SGD step in Reptile (0: the whole support set).",
         min=0,
         max=10_000,
+        zero="whole support set",
         algorithms=("reptile",),
     )
 
@@ -264,6 +270,7 @@ class TrainConfig:
         "Iterations between evaluations on the fixed validation episodes (0: never).",
         min=0,
         max=100_000_000,
+        zero="never",
     )
     val_episodes: int = _f(
         100, "Validation episodes", "Fixed validation episodes per evaluation.", min=1, max=100_000

@@ -187,13 +187,18 @@ def load_omniglot(
     path = cache_dir() / "omniglot" if default else Path(data.path).expanduser().absolute()
     if not path.exists():
         if default and download:
+            progress(0.0, f"downloading Omniglot into {path}")
             download_omniglot(path)
         else:
             raise _not_found(path, default) if default else DatasetError(
-                f"Omniglot path {path} does not exist", str(path)
+                f"Omniglot path {path} does not exist. Point data.path at the folder holding "
+                f"images_background.zip and images_evaluation.zip (from {OFFICIAL}), "
+                "or leave it empty to download Omniglot into the cache",
+                str(path),
             )
     sources = find_sources(path)
     if not sources and default and download:
+        progress(0.0, f"downloading Omniglot into {path}")
         download_omniglot(path)
         sources = find_sources(path)
     if not sources:

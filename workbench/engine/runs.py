@@ -321,6 +321,9 @@ class RunStore:
         return self.path / "checkpoints" / f"{kind}.pt"
 
     def load_config(self) -> ExperimentConfig:
+        if self.path.is_dir() and not self.config_path.exists():
+            raise RunError(f"{self.path} is not a run folder: it has no config.toml (run "
+                           "folders are made by `workbench train` or the window's Start)")
         try:
             return configlib.load(self.config_path)
         except WorkbenchError as exc:

@@ -15,7 +15,7 @@ def show_error(parent: QWidget | None, title: str, message: str, details: str = 
     box.setIcon(QMessageBox.Warning)
     box.setWindowTitle(title)
     box.setText(title)
-    box.setInformativeText(message)
+    box.setInformativeText(message[:1].upper() + message[1:])  # engine messages read as clauses
     if details.strip():
         box.setDetailedText(details)
     box.setStandardButtons(QMessageBox.Ok)

@@ -203,6 +203,8 @@ def make_editor(f: dataclasses.Field) -> QWidget:
         editor.setMinimumContentsLength(6)
     elif kind is int:
         editor = IntEditor(meta.get("min"), meta.get("max"))
+        if meta.get("zero") and meta.get("min") == 0:
+            editor.setSpecialValueText(meta["zero"])  # shown instead of 0; typing 0 works
     elif kind is float and meta.get("log"):
         editor = LogFloatEdit(meta.get("min"), meta.get("max"))
     elif kind is float:

@@ -498,7 +498,8 @@ class MainWindow(QMainWindow):
         name = Path(run_dir).name if run_dir else "the run"
         messages = {ev.FINISHED: f"Finished {name}", ev.STOPPED: f"Stopped {name}; a checkpoint "
                     "was saved and it can be resumed from the Runs view",
-                    ev.FAILED: f"Training failed ({name})"}
+                    ev.FAILED: f"Training failed ({name})" if run_dir
+                    else "Training could not start"}
         self.statusBar().showMessage(messages.get(status, status), 15000)
         if status == ev.FAILED:
             message, details = self.session.last_error or ("training failed", "")
