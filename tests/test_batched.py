@@ -199,6 +199,8 @@ def test_chunk_size_keeps_the_working_set_within_budget():
     assert tasks_per_chunk(net, shaped(32, 5, 75)) == 1  # one task fills the working set
     assert tasks_per_chunk(net, shaped(32, 20, 20)) == 1  # 2 fit: below MIN_TASKS_PER_CALL
     assert tasks_per_chunk(net, shaped(3, 5, 5)) == 1  # a meta-batch of 3 on the CPU
+    assert tasks_per_chunk(net, shaped(12, 5, 5)) == 6  # room for 8: even chunks, 6 + 6
+    assert tasks_per_chunk(net, shaped(8, 5, 11)) == 4  # room for 5: 4 + 4, not 5 + 3
 
 
 def test_second_order_batched_differs_from_first_order_batched():

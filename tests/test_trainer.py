@@ -40,6 +40,7 @@ def test_events_and_run_folder(tmp_path):
     assert trainer.run() == ev.FINISHED
     kinds = [e.kind for e in seen]
     assert kinds[0] == ev.STARTED and kinds[-1] == ev.FINISHED
+    assert "inner loop" in seen[0].message  # which one (batched or per task) is in the log
     assert kinds.count(ev.ITERATION) == 12 and kinds.count(ev.EVALUATION) == 2
     it = next(e for e in seen if e.kind == ev.ITERATION)
     assert {"loss", "pre_loss", "meta_lr"} <= set(it.values)

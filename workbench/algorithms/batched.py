@@ -56,7 +56,6 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 import torch
 from torch import nn
 from torch.func import grad, vmap
-from torch.nn import functional as F
 
 from workbench.algorithms.inner_loop import LrFn, Params, inner_update
 from workbench.data.episodes import EpisodeBatch
@@ -95,7 +94,16 @@ class BatchNormThenAffine(nn.Module):
         self.bias = nn.Parameter(torch.empty_like(source.bias)) if source.affine else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.batch_norm(x, None, None, None, None, True, 0.0, self.eps)
+        # Written out rather than F.batch_norm: under vmap the fused kernel needs the task axis
+        # folded into the channel axis (layout copies), and its double backward is a long
+        # chain of full-size broadcasts; mean/sub/mul/rsqrt reduce over each task's own axes
+        # and differentiate twice through cheap ops. Profiled on 5-way 1-shot, 16 tasks per
+        # call, second order: 1.66 s -> 1.03 s of CPU time per meta-step (the mul kernels
+        # alone 596 -> 256 ms).
+        dims = [0, *range(2, x.dim())]
+        centred = x - x.mean(dims, keepdim=True)
+        variance = (centred * centred).mean(dims, keepdim=True)
+        y = centred * torch.rsqrt(variance + self.eps)
         if self.weight is None:
             return y
         shape = (1, -1) + (1,) * (x.dim() - 2)
@@ -143,7 +151,10 @@ def tasks_per_chunk(net: nn.Module, batch: EpisodeBatch) -> int:
                 * batch.support_x.element_size())
     budget = WORKING_SET_BYTES.get(device, DEFAULT_WORKING_SET_BYTES)
     chunk = min(len(batch), budget // max(1, per_task))
-    return chunk if chunk >= MIN_TASKS_PER_CALL.get(device, 2) else 1
+    if chunk < MIN_TASKS_PER_CALL.get(device, 2):
+        return 1
+    calls = -(-len(batch) // chunk)
+    return -(-len(batch) // calls)  # even chunks: 8 tasks with room for 5 run as 4 + 4
 
 
 def functional_gradient_step(

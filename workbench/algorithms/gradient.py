@@ -269,7 +269,7 @@ class GradientLearner(Learner):
         """
         chunk = self.chunk_size(batch)
         if not self._path_logged:
-            self._describe_path(batch, chunk)
+            self.describe_path(batch)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         if chunk > 1:
@@ -290,8 +290,10 @@ class GradientLearner(Learner):
             self._chunks[key] = tasks_per_chunk(self.vmap_net(), batch)
         return self._chunks[key]
 
-    def _describe_path(self, batch: EpisodeBatch, chunk: int) -> None:
-        """Make `path_description` exact for this episode shape and log it, once per run."""
+    def describe_path(self, batch: EpisodeBatch) -> str:
+        """Make `path_description` exact for episodes shaped like ``batch``, log it (once per
+        run) and return it."""
+        chunk = self.chunk_size(batch)
         if self.batched and chunk > 1:
             self.path_description = (
                 f"task-batched inner loop (torch.func.vmap, {chunk} of {len(batch)} tasks "
@@ -300,8 +302,10 @@ class GradientLearner(Learner):
             why = ("a meta-batch of one task" if len(batch) == 1 else
                    "too few tasks fit the working set of a vmapped call to gain from it")
             self.path_description = f"per-task inner loop: {why}"
-        log.info("%s: %s", self.name, self.path_description)
+        if not self._path_logged:
+            log.info("%s: %s", self.name, self.path_description)
         self._path_logged = True
+        return self.path_description
 
     def _per_task_meta_gradient(self, batch: EpisodeBatch, iteration: int) -> torch.Tensor:
         """Accumulate the meta-gradient task by task (one backward each, so only one task's

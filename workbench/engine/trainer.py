@@ -182,8 +182,9 @@ class Trainer:
         message (and the traceback in ``details``), and the last good checkpoint is kept.
         """
         where = f" in {self.store.path}" if self.store else ""
-        self._emit(ev.STARTED, message=f"training on {self.learner.device}{where}")
         try:
+            self._emit(ev.STARTED, message=f"training on {self.learner.device}{where}"
+                       + self._inner_loop_text())
             status = self._loop()
         except WorkbenchError as exc:
             return self._fail(str(exc), traceback.format_exc())
@@ -200,6 +201,15 @@ class Trainer:
             if self.store is not None:
                 self.store.close()
         return status
+
+    def _inner_loop_text(self) -> str:
+        """Which inner loop the learner will run (task-batched or per task, and why), for the
+        log: the batched path's speed depends on it, and falling back is never silent."""
+        describe = getattr(self.learner, "describe_path", None)
+        if describe is None:
+            return ""
+        size = self.config.train.meta_batch_size
+        return f"; {describe(self.train_sampler.batch(self.iteration * size, size))}"
 
     def _loop(self) -> str:
         cfg = self.config.train
