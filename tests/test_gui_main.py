@@ -291,3 +291,23 @@ def test_a_long_run_is_drawn_downsampled(window: MainWindow) -> None:
     assert len(item.xData) == 100_000
     assert item.opts["autoDownsample"] and item.opts["downsampleMethod"] == "peak"
     assert item.opts["clipToView"]
+
+
+def test_resumed_curves_never_repeat_an_iteration() -> None:
+    """Records read from a resumed run's log and the first live events can overlap; each
+    iteration is drawn once, in order."""
+    from workbench.engine import events as ev
+    from workbench.gui.run_series import RunSeries
+
+    series = RunSeries("resumed")
+    records = [ev.TrainerEvent(ev.ITERATION, i, 20, float(i), {"loss": 1.0 / i}).to_json()
+               for i in range(1, 13)]
+    records.append(ev.TrainerEvent(ev.EVALUATION, 10, 20, 10.0,
+                                   {"val_query_accuracy_post": 0.5}).to_json())
+    series.add_records(records)
+    for i in (11, 12, 13, 14):  # 11 and 12 were in the log already
+        assert series.add_event(ev.TrainerEvent(ev.ITERATION, i, 20, float(i),
+                                                {"loss": 1.0 / i})) == (i > 12)
+    assert not series.add_event(ev.TrainerEvent(ev.EVALUATION, 10, 20, 10.0, {}))
+    assert series.it["iteration"].view().tolist() == list(range(1, 15))
+    assert series.val["iteration"].view().tolist() == [10]

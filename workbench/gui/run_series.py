@@ -51,13 +51,22 @@ class RunSeries:
         self.total = 0
         self.elapsed = 0.0
         self.versions = {"it": 0, "val": 0}
+        self._latest = {"it": -1, "val": -1}
 
     def group(self, name: str) -> dict[str, GrowBuffer]:
         return self.it if name == "it" else self.val
 
     def add(self, kind: str, iteration: int, total: int, elapsed: float,
             values: dict[str, float]) -> bool:
-        """Append one event's numbers; True when a curve changed."""
+        """Append one event's numbers; True when a curve changed.
+
+        A point at or before the curve's last iteration is dropped: when a run is resumed, the
+        records read from its log and the first live events can overlap (the trainer may write
+        an iteration to the log before the window has read it, and the event still arrives).
+        """
+        group = {ev.ITERATION: "it", ev.EVALUATION: "val"}.get(kind)
+        if group is not None and iteration <= self._latest[group]:
+            return False
         self.iteration, self.total, self.elapsed = iteration, total, elapsed
         if kind == ev.ITERATION:
             target, keys, group = self.it, ITERATION_KEYS, "it"
@@ -71,6 +80,7 @@ class RunSeries:
             self.last_val = values
         else:
             return False
+        self._latest[group] = iteration
         target["iteration"].append(iteration)
         target["elapsed"].append(elapsed)
         for key in keys:
