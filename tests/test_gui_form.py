@@ -116,7 +116,7 @@ def test_combination_error_is_shown_under_the_field_validate_names(form: ConfigF
     form.set_value("data.dataset", "folder")  # a folder dataset needs data.path
     assert not form.is_valid()
     row = form.rows["data.path"]
-    assert "needs a path" in row.message.text() and row.message.isVisible()
+    assert "one sub-folder of images per class" in row.message.text() and row.message.isVisible()
     assert row.browse is not None and row.container.isEnabled()
     form.set_value("data.path", "/some/folder")
     assert form.is_valid()

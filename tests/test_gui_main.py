@@ -90,7 +90,7 @@ def test_invalid_field_disables_start_and_shows_why(window: MainWindow) -> None:
     assert not window.start_button.isEnabled() and not window.start_action.isEnabled()
     row = window.form.rows["data.image_size"]
     assert "at least 16x16" in row.message.text() and row.message.isVisible()
-    assert window.invalid_label.isVisible() and "1 field" in window.invalid_label.text()
+    assert window.invalid_label.isVisible() and "the field marked in red above needs" in window.invalid_label.text()
     window.start_training()  # the shortcut path is refused too
     assert not window.session.running
     assert "data.image_size" in window.statusBar().currentMessage()

@@ -357,7 +357,10 @@ class ExperimentConfig:
             _coerce(key, f, value)
         d = self.data
         if d.dataset in ("miniimagenet", "folder") and not d.path.strip():
-            raise ConfigError("data.path", f"the {d.dataset} dataset needs a path to its folder")
+            raise ConfigError("data.path", (
+                "mini-ImageNet needs the folder holding train.csv, val.csv, test.csv and images/"
+                if d.dataset == "miniimagenet" else
+                "choose the folder that holds one sub-folder of images per class"))
         if d.dataset == "sinusoid":
             if self.algorithm.name in ("protonet", "protomaml"):
                 raise ConfigError(

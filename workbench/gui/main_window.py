@@ -585,8 +585,10 @@ class MainWindow(QMainWindow):
             self.invalid_label.hide()
         else:
             count = len(self.form.errors())
-            self.invalid_label.setText(f"Start is disabled: {count} field{'s' * (count != 1)} "
-                                       "marked in red above need a valid value.")
+            self.invalid_label.setText(
+                "Start is disabled: the field marked in red above needs a valid value."
+                if count == 1 else
+                f"Start is disabled: {count} fields marked in red above need valid values.")
             self.invalid_label.show()
 
     @Slot()
