@@ -67,6 +67,29 @@ def test_train_then_eval_json_end_to_end(tmp_path, capsys):
     assert RunStore(run).read_summary()["test"]["episodes"] == 20
 
 
+def test_nan_loss_exits_1_with_the_cause_and_keeps_the_last_good_checkpoint(
+        tmp_path, capsys, monkeypatch):
+    from workbench.algorithms.gradient import GradientLearner
+
+    original = GradientLearner.meta_step
+
+    def diverging(self, batch, iteration):  # the loss a far too large learning rate gives
+        metrics = original(self, batch, iteration)
+        if iteration >= 7:
+            metrics.loss = float("nan")
+        return metrics
+
+    monkeypatch.setattr(GradientLearner, "meta_step", diverging)
+    status = main(["train", "sinusoid-maml", *FAST_SINUSOID, "--quiet", "--runs-dir",
+                   str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "NaN" in out + err and "learning rate" in out + err and "Traceback" not in out + err
+    (run,) = tmp_path.iterdir()
+    assert RunStore(run).load_checkpoint("last")["iteration"] == 5
+    assert RunStore(run).read_summary()["status"] == "failed"
+
+
 def test_episodes_picture_for_sinusoid(tmp_path):
     out = tmp_path / "sine.png"
     assert main(["episodes", "sinusoid-maml", "--index", "3", "--out", str(out)]) == 0

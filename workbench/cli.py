@@ -116,13 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 class ProgressPrinter:
     """A one-line progress bar on stderr: iteration, loss, accuracy, iterations/s, ETA."""
 
-    def __init__(self, stream=sys.stderr, quiet: bool = False) -> None:
+    def __init__(self, stream=None, quiet: bool = False) -> None:
         from workbench.engine.progress import RateMeter
 
-        self.stream, self.quiet = stream, quiet
+        # sys.stderr looked up now, not at import: it may have been replaced since
+        self.stream, self.quiet = stream or sys.stderr, quiet
         self.meter = RateMeter()
         self._last_draw = 0.0
-        self._tty = stream.isatty()
+        self._tty = self.stream.isatty()
 
     def __call__(self, event) -> None:
         from workbench.engine import events as ev
