@@ -293,6 +293,23 @@ def test_a_long_run_is_drawn_downsampled(window: MainWindow) -> None:
     assert item.opts["clipToView"]
 
 
+def test_costly_redraws_come_less_often(window: MainWindow, monkeypatch) -> None:
+    """A redraw that takes 20 ms may come every 400 ms (5% of the GUI thread), never less
+    often than once a second; cheap redraws come at the full rate."""
+    from workbench.gui import training_view as tv
+
+    window.show()  # an unseen view does not redraw at all
+    view = window.training_view
+    view.begin_run("timed", "", regression=False)
+    clock = iter([0.0, 0.020, 1.0, 1.200, 2.0, 2.001])
+    monkeypatch.setattr(tv, "perf_counter", lambda: next(clock))
+    for cost_ms, interval in ((20, 400), (200, tv.SLOWEST_REDRAW_MS), (1, 1000 // tv.REDRAW_HZ)):
+        view.add_event(ev.TrainerEvent(ev.ITERATION, view.live.iteration + 1, 10, 0.0,
+                                       {"loss": 1.0}))
+        view.redraw()
+        assert view._timer.interval() == interval, cost_ms
+
+
 def test_resumed_curves_never_repeat_an_iteration() -> None:
     """Records read from a resumed run's log and the first live events can overlap; each
     iteration is drawn once, in order."""

@@ -8,6 +8,7 @@ and a 100,000-point run stays smooth (pyqtgraph's peak downsampling and clip-to-
 
 from __future__ import annotations
 
+from time import perf_counter
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -37,6 +38,11 @@ from workbench.gui.run_series import RunSeries
 from workbench.gui.theme import Theme
 
 REDRAW_HZ = 10
+#: the share of the GUI thread that redrawing may take: as curves grow to tens of thousands of
+#: points a redraw costs more, and the redraw rate drops so the cost per second stays bounded
+#: (the window, and the training thread waiting for Python's lock, keep their speed)
+REDRAW_SHARE = 0.05
+SLOWEST_REDRAW_MS = 1000
 PLOTS = ("loss", "accuracy", "validation", "meta_lr")
 
 # (group, key, legend name, colour index, dashed, smoothed, scale) for one run in detail
@@ -541,9 +547,18 @@ class TrainingView(QWidget):
     # -- drawing ---------------------------------------------------------------------------------
     @Slot()
     def redraw(self, force: bool = False) -> None:
-        """Push new points to the curves (the timer calls this at REDRAW_HZ)."""
+        """Push new points to the curves (the timer calls this at REDRAW_HZ, less often once
+        a redraw gets costly: see `REDRAW_SHARE`)."""
         if not force and (not self._dirty or not self.isVisible()):
             return  # nothing new, or nobody looking: the points wait in the buffers
+        started = perf_counter()
+        self._draw_curves(force)
+        cost_ms = 1000 * (perf_counter() - started)
+        interval = int(min(SLOWEST_REDRAW_MS, max(1000 // REDRAW_HZ, cost_ms / REDRAW_SHARE)))
+        if interval != self._timer.interval():
+            self._timer.setInterval(interval)
+
+    def _draw_curves(self, force: bool) -> None:
         self._dirty = False
         changed: set[str] = set()
         if force:
