@@ -301,6 +301,7 @@ def test_costly_redraws_come_less_often(window: MainWindow, monkeypatch) -> None
     window.show()  # an unseen view does not redraw at all
     view = window.training_view
     view.begin_run("timed", "", regression=False)
+    view._timer.stop()  # only the redraws below read the fake clock
     clock = iter([0.0, 0.020, 1.0, 1.200, 2.0, 2.001])
     monkeypatch.setattr(tv, "perf_counter", lambda: next(clock))
     for cost_ms, interval in ((20, 400), (200, tv.SLOWEST_REDRAW_MS), (1, 1000 // tv.REDRAW_HZ)):
