@@ -41,6 +41,14 @@ def make_config(preset: str, iterations: int):
     return parse_overrides([f"train.iterations={iterations}"], config).validate()
 
 
+def prepare(preset: str, iterations: int):
+    """Torch threads as the app sets them, and the config; returns (config, threads)."""
+    from workbench.gui.app import configure_torch_threads
+
+    threads = configure_torch_threads()
+    return make_config(preset, iterations), threads
+
+
 class RunClock:
     """Times a run from its STARTED event to its end, and counts its iterations."""
 
@@ -197,10 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                         "reported: on a shared machine speed drifts over minutes)")
     args = parser.parse_args(argv)
 
-    from workbench.gui.app import configure_torch_threads
-
-    threads = configure_torch_threads()
-    config = make_config(args.preset, args.iterations)
+    config, threads = prepare(args.preset, args.iterations)
     print(f"config: preset {args.preset}, {args.iterations} iterations, meta-batch "
           f"{config.train.meta_batch_size}, validation every {config.train.eval_every} "
           f"({config.train.val_episodes} episodes); torch threads {threads}; "

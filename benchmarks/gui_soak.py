@@ -31,7 +31,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gui_responsiveness import _precise, make_config, open_window  # noqa: E402
+from gui_responsiveness import _precise, open_window, prepare  # noqa: E402
 
 from workbench.engine import events as ev  # noqa: E402
 from workbench.engine.progress import format_duration  # noqa: E402
@@ -145,10 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                         "allocator pools and the first validation are in place)")
     args = parser.parse_args(argv)
 
-    from workbench.gui.app import configure_torch_threads
-
-    threads = configure_torch_threads()
-    config = make_config(args.preset, args.iterations)
+    config, threads = prepare(args.preset, args.iterations)
     print(f"soak: preset {args.preset}, {args.iterations} iterations through the main window "
           f"(offscreen, 1280x800), validation every {config.train.eval_every} "
           f"({config.train.val_episodes} episodes); torch threads {threads}; "

@@ -143,7 +143,7 @@ def test_default_folder_empty_and_offline_download(
 ) -> None:
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path))
     with pytest.raises(DatasetError) as err:
-        load_omniglot(cfg(""), "train")
+        load_omniglot(cfg(""), "train", download=False)
     assert str(tmp_path / "omniglot") in str(err.value)
     assert "brendenlake/omniglot" in str(err.value)
 

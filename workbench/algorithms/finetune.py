@@ -51,7 +51,7 @@ class FinetuneLearner(GradientLearner):
         loss_value, acc = torch.stack([loss.detach(), self.correct(out.detach(), y)]).tolist()
         return StepMetrics(loss=loss_value, accuracy=acc)
 
-    def initial_params(self, support_x, support_y, ways):
+    def initial_params(self, support_x, support_y, ways, net=None):
         params = dict(self.model.named_parameters())
         if not self.regression:
             w = params["head.weight"]

@@ -239,9 +239,7 @@ class GradientLearner(Learner):
         create_graph = self.second_order_at(iteration)
         lr = self._lr_fn()
         net = self.vmap_net() if functional and create_graph else None
-        # subclasses (the fine-tuning baseline) override initial_params without ``net``
-        fast = (self.initial_params(support_x, support_y, ways, net=net) if net is not None
-                else self.initial_params(support_x, support_y, ways))
+        fast = self.initial_params(support_x, support_y, ways, net=net)
         with torch.no_grad():
             pre_out = self.forward(fast, query_x, 0, net=net)
             pre = [self.loss(pre_out, query_y)]

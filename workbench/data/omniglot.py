@@ -173,7 +173,7 @@ def _not_found(path: Path, default: bool) -> DatasetError:
 
 
 def load_omniglot(
-    data: DataConfig, split: str, progress: ProgressFn | None = None, *, download: bool = False
+    data: DataConfig, split: str, progress: ProgressFn | None = None, *, download: bool = True
 ) -> ClassImages:
     """The characters of one split of Omniglot as 1 x size x size images (strokes = 255).
 
@@ -185,18 +185,14 @@ def load_omniglot(
     progress = progress or no_progress
     default = not data.path.strip()
     path = cache_dir() / "omniglot" if default else Path(data.path).expanduser().absolute()
-    if not path.exists():
-        if default and download:
-            progress(0.0, f"downloading Omniglot into {path}")
-            download_omniglot(path)
-        else:
-            raise _not_found(path, default) if default else DatasetError(
-                f"Omniglot path {path} does not exist. Point data.path at the folder holding "
-                f"images_background.zip and images_evaluation.zip (from {OFFICIAL}), "
-                "or leave it empty to download Omniglot into the cache",
-                str(path),
-            )
-    sources = find_sources(path)
+    if not default and not path.exists():
+        raise DatasetError(
+            f"Omniglot path {path} does not exist. Point data.path at the folder holding "
+            f"images_background.zip and images_evaluation.zip (from {OFFICIAL}), "
+            "or leave it empty to download Omniglot into the cache",
+            str(path),
+        )
+    sources = find_sources(path) if path.exists() else []
     if not sources and default and download:
         progress(0.0, f"downloading Omniglot into {path}")
         download_omniglot(path)

@@ -28,9 +28,6 @@ def load_split(data: DataConfig, split: str, progress: ProgressFn | None = None)
         raise ConfigError("data.dataset", "sinusoid has no images; use make_sampler")
     else:
         raise ConfigError("data.dataset", f"unknown dataset {data.dataset!r}")
-    if data.dataset == "omniglot":
-        # an empty path means the cache folder, filled from the official source when empty
-        return loader(data, split, progress, download=not data.path.strip())
     return loader(data, split, progress)
 
 

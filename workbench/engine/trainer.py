@@ -19,7 +19,7 @@ import torch
 
 from workbench.algorithms import DataInfo, Learner, build_learner
 from workbench.config import ExperimentConfig, to_dict
-from workbench.data.episodes import Sampler
+from workbench.data.episodes import EpisodeBatch, Sampler
 from workbench.engine import events as ev
 from workbench.engine.evaluate import EvaluationResult, evaluate
 from workbench.engine.runs import RunStore
@@ -107,6 +107,7 @@ class Trainer:
         self.store = store
         self.iteration = start_iteration
         self.elapsed = elapsed
+        self._prepared: tuple[int, EpisodeBatch] | None = None
         self.best = best  # best validation score so far (accuracy, or -loss for regression)
         self.last_checkpoint_iteration = start_iteration
         self.stop_event = threading.Event()
@@ -208,8 +209,18 @@ class Trainer:
         describe = getattr(self.learner, "describe_path", None)
         if describe is None:
             return ""
+        batch = self._batch(self.iteration)
+        self._prepared = (self.iteration, batch)  # the first iteration takes it from here
+        return f"; {describe(batch)}"
+
+    def _batch(self, iteration: int) -> EpisodeBatch:
+        """The meta-batch of ``iteration`` on the learner's device (the one sampled before the
+        loop for the STARTED line is used, not sampled again)."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared[0] == iteration:
+            return prepared[1]
         size = self.config.train.meta_batch_size
-        return f"; {describe(self.train_sampler.batch(self.iteration * size, size))}"
+        return self.train_sampler.batch(iteration * size, size).to(self.learner.device)
 
     def _loop(self) -> str:
         cfg = self.config.train
@@ -225,8 +236,7 @@ class Trainer:
                 continue
             lr = self.meta_lr(self.iteration)
             self.learner.set_meta_lr(lr)
-            batch = self.train_sampler.batch(self.iteration * cfg.meta_batch_size,
-                                             cfg.meta_batch_size).to(self.learner.device)
+            batch = self._batch(self.iteration)
             with self._step_lock:
                 metrics = self.learner.meta_step(batch, self.iteration)
             if not math.isfinite(metrics.loss):

@@ -29,12 +29,11 @@ def configure_torch_threads() -> int:
     Returns the number of threads set."""
     import torch
 
-    wanted = os.environ.get("WORKBENCH_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    try:
-        threads = int(wanted) if wanted else max(1, (os.cpu_count() or 2) - 1)
-    except ValueError:
-        threads = max(1, (os.cpu_count() or 2) - 1)
-    torch.set_num_threads(max(1, threads))
+    wanted = os.environ.get("WORKBENCH_THREADS") or os.environ.get("OMP_NUM_THREADS") or ""
+    threads = max(1, (os.cpu_count() or 2) - 1)
+    if wanted.strip().isdigit():
+        threads = max(1, int(wanted))
+    torch.set_num_threads(threads)
     return torch.get_num_threads()
 
 

@@ -428,8 +428,9 @@ class MainWindow(QMainWindow):
         self.toggle_start_pause()
 
     # -- from the training session (GUI thread) ---------------------------------------------------
-    @Slot(object, str, str, int, int)
-    def _on_ready(self, trainer: Any, run_dir: str, device: str, iteration: int, total: int) -> None:
+    @Slot(object, str, str, int, int, object)
+    def _on_ready(self, trainer: Any, run_dir: str, device: str, iteration: int, total: int,
+                  history: list) -> None:
         self._phase = "stopping" if self._phase == "stopping" else "training"
         self._run_dir = run_dir
         self._iteration, self._total = iteration, total
@@ -440,13 +441,8 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(iteration)
         self.progress.setFormat("%p%")
-        records = None
-        if self.session.resumed and run_dir:
-            from workbench.engine.runs import RunStore
-
-            records, _problems = RunStore(run_dir).read_metrics()
         self.training_view.name_run(Path(run_dir).name if run_dir else "unsaved run", run_dir,
-                                    records)
+                                    history or None)
         self.statusBar().showMessage(f"Training {Path(run_dir).name}", 5000)
         if run_dir:
             self.context.trainingStarted.emit(run_dir)

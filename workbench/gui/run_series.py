@@ -60,9 +60,8 @@ class RunSeries:
             values: dict[str, float]) -> bool:
         """Append one event's numbers; True when a curve changed.
 
-        A point at or before the curve's last iteration is dropped: when a run is resumed, the
-        records read from its log and the first live events can overlap (the trainer may write
-        an iteration to the log before the window has read it, and the event still arrives).
+        A point at or before the curve's last iteration is dropped, so a curve stays a function
+        of the iteration whatever mix of log records and live events fills it.
         """
         group = {ev.ITERATION: "it", ev.EVALUATION: "val"}.get(kind)
         if group is not None and iteration <= self._latest[group]:

@@ -46,14 +46,16 @@ class TrainingWorker(QObject):
     """Builds and runs one `Trainer` in the thread this object was moved to.
 
     Signals (emitted from the worker thread; connect them to GUI-thread slots only):
-        ready(trainer, run_dir, device, iteration, total): the trainer exists, training begins.
+        ready(trainer, run_dir, device, iteration, total, history): the trainer exists,
+            training begins; ``history`` is a resumed run's metrics log records (read here,
+            before the first new iteration is written, so they never overlap the events).
         dataProgress(fraction, message): data loading progress while the trainer is built.
         event(TrainerEvent): every trainer event, as a plain copy.
         failed(message, details): the trainer could not be built (bad data, broken run folder).
         done(run_dir, status): `run` returned; status is finished, stopped or failed.
     """
 
-    ready = Signal(object, str, str, int, int)
+    ready = Signal(object, str, str, int, int, object)
     dataProgress = Signal(float, str)
     event = Signal(object)
     failed = Signal(str, str)
@@ -128,9 +130,11 @@ class TrainingWorker(QObject):
             if self._pause.is_set():
                 trainer.pause()
         run_dir = str(trainer.store.path) if trainer.store is not None else ""
+        history = (trainer.store.read_metrics()[0]
+                   if self._resume is not None and trainer.store is not None else [])
         trainer.subscribe(lambda e: self.event.emit(plain_event(e)))
         self.ready.emit(trainer, run_dir, str(trainer.learner.device), int(trainer.iteration),
-                        int(trainer.total))
+                        int(trainer.total), history)
         status = trainer.run()
         self.done.emit(run_dir, status)
 
@@ -140,7 +144,7 @@ class TrainingSession(QObject):
 
     Signals (all emitted in the GUI thread):
         runningChanged(bool), pausedChanged(bool)
-        ready(trainer, run_dir, device, iteration, total)
+        ready(trainer, run_dir, device, iteration, total, history)
         dataProgress(fraction, message)
         event(TrainerEvent)
         finished(run_dir, status): after the thread has ended; ``last_error`` holds
@@ -149,7 +153,7 @@ class TrainingSession(QObject):
 
     runningChanged = Signal(bool)
     pausedChanged = Signal(bool)
-    ready = Signal(object, str, str, int, int)
+    ready = Signal(object, str, str, int, int, object)
     dataProgress = Signal(float, str)
     event = Signal(object)
     finished = Signal(str, str)
@@ -239,10 +243,11 @@ class TrainingSession(QObject):
         return bool(joined)
 
     # -- from the worker (queued into the GUI thread) -------------------------------------------
-    @Slot(object, str, str, int, int)
-    def _on_ready(self, trainer: Any, run_dir: str, device: str, iteration: int, total: int) -> None:
+    @Slot(object, str, str, int, int, object)
+    def _on_ready(self, trainer: Any, run_dir: str, device: str, iteration: int, total: int,
+                  history: list) -> None:
         self.run_dir = run_dir
-        self.ready.emit(trainer, run_dir, device, iteration, total)
+        self.ready.emit(trainer, run_dir, device, iteration, total, history)
 
     @Slot(float, str)
     def _on_data_progress(self, fraction: float, message: str) -> None:
