@@ -13,10 +13,10 @@ from workbench.config import parse_overrides
 from workbench.engine import adaptation as ad
 from workbench.engine.evaluation_run import evaluate_run, load_run_learner
 from workbench.engine.trainer import Trainer
-from workbench.gui import adaptation_grid as agrid
-from workbench.gui.adaptation_models import LIVE_KEY
-from workbench.gui.adaptation_tables import mse, percent
-from workbench.gui.adaptation_view import AdaptationView
+from workbench.gui.adaptation import grid as agrid
+from workbench.gui.adaptation.models import LIVE_KEY
+from workbench.gui.adaptation.tables import mse, percent
+from workbench.gui.adaptation.view import AdaptationView
 from workbench.gui.context import GuiContext
 from workbench.gui.theme import DARK
 from workbench.presets import load_preset

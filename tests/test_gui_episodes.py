@@ -19,9 +19,9 @@ from workbench.data.class_images import ClassImages
 from workbench.data.episodes import EpisodeSampler
 from workbench.data.sinusoid import SinusoidSampler
 from workbench.gui.context import GuiContext
-from workbench.gui.episode_grid import QUERY, SUPPORT, ImageGrid, describe_class, thumb_sizes
-from workbench.gui.episode_settings import VAL_SEED_OFFSET
-from workbench.gui.episodes_view import EpisodesView
+from workbench.gui.widgets.image_grid import QUERY, SUPPORT, ImageGrid, describe_class, thumb_sizes
+from workbench.gui.episodes.settings import VAL_SEED_OFFSET
+from workbench.gui.episodes.view import EpisodesView
 from workbench.gui.theme import DARK
 
 SPLIT_CLASSES = {"train": 12, "val": 7, "test": 9, "all": 28}

@@ -9,8 +9,8 @@ from PySide6.QtCore import QSettings
 
 from workbench import config as configlib
 from workbench.config import ExperimentConfig, to_dict
-from workbench.gui.config_form import ConfigForm
-from workbench.gui.field_editors import (
+from workbench.gui.experiment.form import ConfigForm
+from workbench.gui.widgets.field_editors import (
     CheckEditor,
     ChoiceEditor,
     IntEditor,

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit
 
 from workbench import config as configlib
 from workbench.config import ExperimentConfig, to_dict
-from workbench.gui.config_form import ConfigForm
-from workbench.gui.field_editors import CheckEditor, ChoiceEditor
+from workbench.gui.experiment.form import ConfigForm
+from workbench.gui.widgets.field_editors import CheckEditor, ChoiceEditor
 from workbench.gui.main_window import MainWindow
 from workbench.presets import list_presets
 

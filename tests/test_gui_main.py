@@ -16,7 +16,7 @@ from workbench.engine import events as ev
 from workbench.engine.runs import RunStore
 from workbench.gui import dialogs
 from workbench.gui.main_window import VIEWS, MainWindow
-from workbench.gui.plots import GrowBuffer, SmoothedSeries, ema
+from workbench.gui.widgets.plots import GrowBuffer, SmoothedSeries, ema
 from workbench.presets import load_preset
 
 
@@ -296,7 +296,7 @@ def test_a_long_run_is_drawn_downsampled(window: MainWindow) -> None:
 def test_costly_redraws_come_less_often(window: MainWindow, monkeypatch) -> None:
     """A redraw that takes 20 ms may come every 400 ms (5% of the GUI thread), never less
     often than once a second; cheap redraws come at the full rate."""
-    from workbench.gui import training_view as tv
+    from workbench.gui.training import view as tv
 
     window.show()  # an unseen view does not redraw at all
     view = window.training_view
@@ -315,7 +315,7 @@ def test_resumed_curves_never_repeat_an_iteration() -> None:
     """Records read from a resumed run's log and the first live events can overlap; each
     iteration is drawn once, in order."""
     from workbench.engine import events as ev
-    from workbench.gui.run_series import RunSeries
+    from workbench.gui.training.series import RunSeries
 
     series = RunSeries("resumed")
     records = [ev.TrainerEvent(ev.ITERATION, i, 20, float(i), {"loss": 1.0 / i}).to_json()

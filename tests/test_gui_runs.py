@@ -13,10 +13,11 @@ from PySide6.QtTest import QTest
 
 from workbench.config import parse_overrides
 from workbench.engine.runs import RunStore, run_info
-from workbench.gui import runs_dialogs, runs_view
+from workbench.gui.runs import dialogs as runs_dialogs
+from workbench.gui.runs import view as runs_view
 from workbench.gui.context import GuiContext
-from workbench.gui.runs_model import BEST, DURATION, HEADERS, INFO_ROLE, NAME, STATUS, TEST
-from workbench.gui.runs_view import RunsView
+from workbench.gui.runs.model import BEST, DURATION, HEADERS, INFO_ROLE, NAME, STATUS, TEST
+from workbench.gui.runs.view import RunsView
 from workbench.gui.theme import DARK, LIGHT
 from workbench.presets import load_preset
 
@@ -162,7 +163,7 @@ def test_overlay_emits_two_paths_and_the_training_view_draws_two_curves(qtbot, c
     assert sorted(paths) == sorted([str(runs["maml-a"].path), str(runs["proto"].path)])
     assert shown == ["training"]
 
-    training_view = pytest.importorskip("workbench.gui.training_view")
+    training_view = pytest.importorskip("workbench.gui.training.view")
     tv = training_view.TrainingView(context)
     qtbot.addWidget(tv)
     tv.show()  # it draws only while visible

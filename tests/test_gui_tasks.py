@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 
 from workbench.errors import DatasetError
-from workbench.gui.tasks import BackgroundTask, TaskState, _Emitter
+from workbench.gui.widgets.tasks import BackgroundTask, TaskState, _Emitter
 
 
 def test_result_error_and_progress_arrive_as_signals(qtbot) -> None:

@@ -50,24 +50,24 @@ from workbench.engine import events as ev
 from workbench.engine.progress import RateMeter, format_duration
 from workbench.errors import WorkbenchError
 from workbench.gui import dialogs
-from workbench.gui.config_form import ConfigForm
+from workbench.gui.experiment.form import ConfigForm
 from workbench.gui.context import GuiContext
 from workbench.gui.theme import apply_application_theme, get_theme
-from workbench.gui.training_view import TrainingView
-from workbench.gui.training_worker import TrainingSession
+from workbench.gui.training.view import TrainingView
+from workbench.gui.training.worker import TrainingSession
 
 APP_NAME = "Meta-Learning Workbench"
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 #: (name, tab title, module, class, tooltip), in tab order
 VIEWS = (
-    ("training", "Training", "workbench.gui.training_view", "TrainingView",
+    ("training", "Training", "workbench.gui.training.view", "TrainingView",
      "Live curves of the run being trained, or of runs to compare (Ctrl+1)"),
-    ("episodes", "Episodes", "workbench.gui.episodes_view", "EpisodesView",
+    ("episodes", "Episodes", "workbench.gui.episodes.view", "EpisodesView",
      "Browse the N-way K-shot episodes the dataset produces (Ctrl+2)"),
-    ("adaptation", "Adaptation", "workbench.gui.adaptation_view", "AdaptationView",
+    ("adaptation", "Adaptation", "workbench.gui.adaptation.view", "AdaptationView",
      "Watch a model adapt to one episode, step by step (Ctrl+3)"),
-    ("runs", "Runs", "workbench.gui.runs_view", "RunsView",
+    ("runs", "Runs", "workbench.gui.runs.view", "RunsView",
      "Saved runs: compare, evaluate, resume, clone (Ctrl+4)"),
 )
 

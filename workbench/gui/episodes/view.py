@@ -43,13 +43,13 @@ from workbench.data.episodes import Episode, EpisodeSampler
 from workbench.data.sinusoid import AMPLITUDE, PHASE, X_RANGE, SinusoidSampler
 from workbench.errors import WorkbenchError
 from workbench.gui.context import GuiContext
-from workbench.gui.episode_detail import ImageDetailPanel
-from workbench.gui.episode_grid import SUPPORT, ImageGridArea
-from workbench.gui.episode_message import InlineMessage
-from workbench.gui.episode_plot import SinusoidEpisodePlot
-from workbench.gui.episode_settings import DATASET_TITLES, EpisodeSettingsForm, experiment_seed
-from workbench.gui.episode_splits import SUMMARY_SPLITS, SplitSummary, SplitSummaryTable, summarize
-from workbench.gui.tasks import BackgroundTask, TaskState
+from workbench.gui.episodes.detail import ImageDetailPanel
+from workbench.gui.widgets.image_grid import SUPPORT, ImageGridArea
+from workbench.gui.widgets.inline_message import InlineMessage
+from workbench.gui.episodes.plot import SinusoidEpisodePlot
+from workbench.gui.episodes.settings import DATASET_TITLES, EpisodeSettingsForm, experiment_seed
+from workbench.gui.episodes.splits import SUMMARY_SPLITS, SplitSummary, SplitSummaryTable, summarize
+from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 from workbench.gui.theme import LIGHT, Theme
 
 LoaderFn = Callable[[DataConfig, str, Callable[[float, str], None] | None], ClassImages]

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.config import ExperimentConfig
-from workbench.gui.adaptation_models import ModelPicker
-from workbench.gui.episode_settings import experiment_seed
+from workbench.gui.adaptation.models import ModelPicker
+from workbench.gui.episodes.settings import experiment_seed
 from workbench.gui.theme import LIGHT, Theme
 
 SPLITS = ("train", "val", "test")

@@ -21,7 +21,7 @@ from workbench.algorithms.base import AdaptationTrace
 from workbench.data.episodes import Episode
 from workbench.data.sinusoid import AMPLITUDE, X_RANGE
 from workbench.engine.adaptation import Aggregate, EpisodeAdaptation
-from workbench.gui.plots import make_plot
+from workbench.gui.widgets.plots import make_plot
 from workbench.gui.theme import LIGHT, Theme, style_plot
 
 Y_LIMIT = AMPLITUDE[1] * 1.25

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from workbench import config as configlib
 from workbench.config import ExperimentConfig
 from workbench.errors import ConfigError, WorkbenchError
-from workbench.gui.field_editors import make_editor
+from workbench.gui.widgets.field_editors import make_editor
 from workbench.gui.theme import LIGHT, Theme
 from workbench.presets import DEFAULT_PRESET, list_presets, load_preset
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
-from workbench.gui.runs_model import HEADERS, NAME, OPTIONAL_COLUMNS
+from workbench.gui.runs.model import HEADERS, NAME, OPTIONAL_COLUMNS
 from workbench.gui.theme import Theme
 
 NAME_ROOM = 220  # the name column gets this much before optional columns are hidden

@@ -15,7 +15,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from workbench.engine.runs import RunInfo
-from workbench.gui.tasks import BackgroundTask, TaskState
+from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 
 
 def protocol_of(info: RunInfo) -> str:

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
 from workbench.engine import events as ev
 from workbench.engine.progress import format_duration
 from workbench.gui.context import GuiContext
-from workbench.gui.plots import SmoothedSeries, export_csv, export_png, make_plot
-from workbench.gui.run_series import RunSeries
+from workbench.gui.widgets.plots import SmoothedSeries, export_csv, export_png, make_plot
+from workbench.gui.training.series import RunSeries
 from workbench.gui.theme import Theme
 
 REDRAW_HZ = 10

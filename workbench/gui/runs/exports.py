@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QMenu, QStyle, QToolButton, QWidget
 
 from workbench.engine import run_export
 from workbench.errors import WorkbenchError
-from workbench.gui import runs_dialogs
-from workbench.gui.tasks import BackgroundTask, TaskState
+from workbench.gui.runs import dialogs as runs_dialogs
+from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 
 INSTALL_HINT = "TensorBoard export needs the tensorboard package (pip install tensorboard)"
 

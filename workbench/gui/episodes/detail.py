@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from workbench.gui.episode_grid import scaled_pixmap
+from workbench.gui.widgets.image_grid import scaled_pixmap
 from workbench.gui.theme import LIGHT, Theme
 
 PANEL_WIDTH = 236

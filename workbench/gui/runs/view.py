@@ -39,16 +39,16 @@ from PySide6.QtWidgets import (
 from workbench.engine import run_export
 from workbench.engine.runs import STATUSES, RunInfo, delete_run, list_runs, run_info
 from workbench.errors import WorkbenchError
-from workbench.gui import runs_dialogs
+from workbench.gui.runs import dialogs as runs_dialogs
 from workbench.gui.context import GuiContext
-from workbench.gui.episode_message import InlineMessage
-from workbench.gui.runs_details import RunDetails
-from workbench.gui.runs_evaluation import EvaluationStrip
-from workbench.gui.runs_exports import RunsExporter
-from workbench.gui.runs_model import HEADERS, INFO_ROLE, NAME, STARTED, RunsFilterProxy, RunsTableModel
-from workbench.gui.runs_preview import RunsPreview, load_preview
-from workbench.gui.runs_table import RunsTable
-from workbench.gui.tasks import BackgroundTask, TaskState
+from workbench.gui.widgets.inline_message import InlineMessage
+from workbench.gui.runs.details import RunDetails
+from workbench.gui.runs.evaluation import EvaluationStrip
+from workbench.gui.runs.exports import RunsExporter
+from workbench.gui.runs.model import HEADERS, INFO_ROLE, NAME, STARTED, RunsFilterProxy, RunsTableModel
+from workbench.gui.runs.preview import RunsPreview, load_preview
+from workbench.gui.runs.table import RunsTable
+from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 from workbench.gui.theme import LIGHT, Theme
 
 POLL_MS = 2000  # re-read the folder this often while a run is training

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from workbench.algorithms.base import AdaptationTrace
 from workbench.data.episodes import Episode
-from workbench.gui.episode_grid import GridRow, GridSection, ImageGrid, describe_class, tensor_to_qimage
+from workbench.gui.widgets.image_grid import GridRow, GridSection, ImageGrid, describe_class, tensor_to_qimage
 from workbench.gui.theme import Theme
 
 SECTION = "adapted"

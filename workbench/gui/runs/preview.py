@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from workbench.engine.runs import RunStore
-from workbench.gui.plots import ema, make_plot
+from workbench.gui.widgets.plots import ema, make_plot
 from workbench.gui.theme import LIGHT, Theme, style_plot
 
 MAX_PREVIEW_RUNS = 6

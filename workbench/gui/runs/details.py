@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from workbench.engine.progress import format_duration
 from workbench.engine.run_export import KEY_PARAMETERS, KEY_TITLES, Comparison, best_text, result_text
 from workbench.engine.runs import RunInfo, protocol_text
-from workbench.gui.runs_model import (
+from workbench.gui.runs.model import (
     ALGORITHM_NAMES,
     DATASET_TITLES,
     shape_text,

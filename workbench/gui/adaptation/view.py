@@ -45,15 +45,15 @@ from PySide6.QtWidgets import (
 from workbench.engine import adaptation as ad
 from workbench.engine.runs import list_runs
 from workbench.errors import WorkbenchError
-from workbench.gui import adaptation_grid as agrid
-from workbench.gui.adaptation_models import LiveRun
-from workbench.gui.adaptation_panel import AdaptationPanel
-from workbench.gui.adaptation_plots import AggregatePlots, SinusoidFit, StepCurves
-from workbench.gui.adaptation_tables import AggregateTable, BeforeAfterTable
+from workbench.gui.adaptation import grid as agrid
+from workbench.gui.adaptation.models import LiveRun
+from workbench.gui.adaptation.panel import AdaptationPanel
+from workbench.gui.adaptation.plots import AggregatePlots, SinusoidFit, StepCurves
+from workbench.gui.adaptation.tables import AggregateTable, BeforeAfterTable
 from workbench.gui.context import GuiContext
-from workbench.gui.episode_grid import ImageGridArea
-from workbench.gui.episode_message import InlineMessage
-from workbench.gui.tasks import BackgroundTask, TaskState
+from workbench.gui.widgets.image_grid import ImageGridArea
+from workbench.gui.widgets.inline_message import InlineMessage
+from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 from workbench.gui.theme import LIGHT, Theme
 
 SIDEBAR_WIDTH = 300

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from workbench.engine import events as ev
 from workbench.errors import WorkbenchError
-from workbench.gui.plots import GrowBuffer
+from workbench.gui.widgets.plots import GrowBuffer
 
 ITERATION_KEYS = ("loss", "pre_loss", "accuracy", "pre_accuracy", "meta_lr")
 VALIDATION_KEYS = (

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QSizePolicy, QTableWidget, QTableWidgetItem
 
 from workbench.engine.adaptation import Aggregate, EpisodeAdaptation
-from workbench.gui.adaptation_plots import trace_value
+from workbench.gui.adaptation.plots import trace_value
 from workbench.gui.theme import LIGHT, Theme
 
 
