@@ -200,16 +200,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--preset", default="demo")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="GUI runs, each between two headless runs (the median ratio is "
-                        "reported: on a shared machine speed drifts over minutes)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="GUI runs, each between two headless runs (the median ratio is "
+        "reported: on a shared machine speed drifts over minutes)",
+    )
     args = parser.parse_args(argv)
 
     config, threads = prepare(args.preset, args.iterations)
-    print(f"config: preset {args.preset}, {args.iterations} iterations, meta-batch "
-          f"{config.train.meta_batch_size}, validation every {config.train.eval_every} "
-          f"({config.train.val_episodes} episodes); torch threads {threads}; "
-          f"cpu cores {os.cpu_count()}", flush=True)
+    print(
+        f"config: preset {args.preset}, {args.iterations} iterations, meta-batch "
+        f"{config.train.meta_batch_size}, validation every {config.train.eval_every} "
+        f"({config.train.val_episodes} episodes); torch threads {threads}; "
+        f"cpu cores {os.cpu_count()}",
+        flush=True,
+    )
     headless_rates: list[float] = []
     gui_runs: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="workbench-bench-") as tmp:
@@ -219,28 +226,43 @@ def main(argv: list[str] | None = None) -> int:
         for round_ in range(1, args.rounds + 1):
             gui = through_window(config, tmp_path / "runs", tmp_path / f"settings{round_}.ini")
             gui_runs.append(gui)
-            print(f"GUI run {round_}:      {gui['rate']:.2f} it/s; event-loop delay of a 10 ms "
-                  f"probe: largest {gui['max_delay_ms']:.1f} ms, 99th percentile "
-                  f"{gui['p99_delay_ms']:.1f} ms, median {gui['median_delay_ms']:.1f} ms "
-                  f"({gui['probes']} probes)", flush=True)
-            print(f"  same probe, window idle for 10 s before training: largest "
-                  f"{gui['idle_max_delay_ms']:.1f} ms", flush=True)
-            print("  largest delays (ms, at s, last trainer event before): " + ", ".join(
-                f"{d:.0f} @ {t:.1f}s after {e}" for d, t, e in gui["worst"]), flush=True)
+            print(
+                f"GUI run {round_}:      {gui['rate']:.2f} it/s; event-loop delay of a 10 ms "
+                f"probe: largest {gui['max_delay_ms']:.1f} ms, 99th percentile "
+                f"{gui['p99_delay_ms']:.1f} ms, median {gui['median_delay_ms']:.1f} ms "
+                f"({gui['probes']} probes)",
+                flush=True,
+            )
+            print(
+                f"  same probe, window idle for 10 s before training: largest "
+                f"{gui['idle_max_delay_ms']:.1f} ms",
+                flush=True,
+            )
+            print(
+                "  largest delays (ms, at s, last trainer event before): "
+                + ", ".join(f"{d:.0f} @ {t:.1f}s after {e}" for d, t, e in gui["worst"]),
+                flush=True,
+            )
             headless_rates.append(headless(config, tmp_path / "runs"))
             print(f"headless run {round_ + 1}: {headless_rates[-1]:.2f} it/s", flush=True)
     # each GUI run against the mean of the headless runs just before and after it
-    ratios = [g["rate"] / ((headless_rates[i] + headless_rates[i + 1]) / 2)
-              for i, g in enumerate(gui_runs)]
+    ratios = [
+        g["rate"] / ((headless_rates[i] + headless_rates[i + 1]) / 2)
+        for i, g in enumerate(gui_runs)
+    ]
     ratio = statistics.median(ratios)
     largest = max(g["max_delay_ms"] for g in gui_runs)
     delay_ok = largest < 100.0
     speed_ok = ratio >= 0.90
     print()
-    print(f"largest GUI delay: {largest:.1f} ms (target < 100 ms): "
-          f"{'PASS' if delay_ok else 'FAIL'}")
-    print(f"GUI speed / headless speed: " + ", ".join(f"{100 * r:.1f}%" for r in ratios)
-          + f"; median {100 * ratio:.1f}% (target >= 90%): {'PASS' if speed_ok else 'FAIL'}")
+    print(
+        f"largest GUI delay: {largest:.1f} ms (target < 100 ms): {'PASS' if delay_ok else 'FAIL'}"
+    )
+    print(
+        "GUI speed / headless speed: "
+        + ", ".join(f"{100 * r:.1f}%" for r in ratios)
+        + f"; median {100 * ratio:.1f}% (target >= 90%): {'PASS' if speed_ok else 'FAIL'}"
+    )
     return 0 if delay_ok and speed_ok else 1
 
 

@@ -54,8 +54,7 @@ class Window:
         self.max_delay_ms = 0.0
 
 
-def soak(config, runs_dir: Path, settings_path: Path, report_every: int,
-         warmup: int) -> dict:
+def soak(config, runs_dir: Path, settings_path: Path, report_every: int, warmup: int) -> dict:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 
     app, window = open_window(config, runs_dir, settings_path)
@@ -85,10 +84,12 @@ def soak(config, runs_dir: Path, settings_path: Path, report_every: int,
         figures["rows"].append((iteration, rss_mb(), objects, current.max_delay_ms, rate))
         total = config.train.iterations
         eta = (total - iteration) / rate if rate > 0 else float("nan")
-        print(f"iteration {iteration:6d}: RSS {rss_mb():7.1f} MB, {objects:8d} Python objects, "
-              f"largest delay {current.max_delay_ms:6.1f} ms, {rate:5.2f} it/s"
-              + (f", about {format_duration(eta)} left" if iteration < total else ""),
-              flush=True)
+        print(
+            f"iteration {iteration:6d}: RSS {rss_mb():7.1f} MB, {objects:8d} Python objects, "
+            f"largest delay {current.max_delay_ms:6.1f} ms, {rate:5.2f} it/s"
+            + (f", about {format_duration(eta)} left" if iteration < total else ""),
+            flush=True,
+        )
         current = Window(iteration, now)
 
     def on_event(event: ev.TrainerEvent) -> None:
@@ -138,22 +139,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=20_000)
     parser.add_argument("--preset", default="demo")
-    parser.add_argument("--report", type=int, default=1000,
-                        help="print memory, delay and speed every this many iterations")
-    parser.add_argument("--warmup", type=int, default=100,
-                        help="iteration after which memory counts as warmed up (caches, "
-                        "allocator pools and the first validation are in place)")
+    parser.add_argument(
+        "--report",
+        type=int,
+        default=1000,
+        help="print memory, delay and speed every this many iterations",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=100,
+        help="iteration after which memory counts as warmed up (caches, "
+        "allocator pools and the first validation are in place)",
+    )
     args = parser.parse_args(argv)
 
     config, threads = prepare(args.preset, args.iterations)
-    print(f"soak: preset {args.preset}, {args.iterations} iterations through the main window "
-          f"(offscreen, 1280x800), validation every {config.train.eval_every} "
-          f"({config.train.val_episodes} episodes); torch threads {threads}; "
-          f"cpu cores {os.cpu_count()}; RSS before the window {rss_mb():.1f} MB", flush=True)
+    print(
+        f"soak: preset {args.preset}, {args.iterations} iterations through the main window "
+        f"(offscreen, 1280x800), validation every {config.train.eval_every} "
+        f"({config.train.val_episodes} episodes); torch threads {threads}; "
+        f"cpu cores {os.cpu_count()}; RSS before the window {rss_mb():.1f} MB",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="workbench-soak-") as tmp:
         tmp_path = Path(tmp)
-        f = soak(config, tmp_path / "runs", tmp_path / "settings.ini", args.report,
-                 min(args.warmup, args.iterations))
+        f = soak(
+            config,
+            tmp_path / "runs",
+            tmp_path / "settings.ini",
+            args.report,
+            min(args.warmup, args.iterations),
+        )
     print()
     if f["status"] != ev.FINISHED:
         print(f"the run did not finish: {f['status']} {f['error']}")
@@ -161,22 +178,32 @@ def main(argv: list[str] | None = None) -> int:
     seconds = f["t_ended"] - f["t_started"]
     warm = f.get("rss_warm", f["rss_started"])
     growth = f["rss_end"] - warm
-    print(f"finished {f['iterations']} iterations in {format_duration(seconds)} "
-          f"({f['iterations'] / seconds:.2f} it/s including validation and checkpoints)")
-    print(f"memory: {f['rss_started']:.1f} MB when training started, {warm:.1f} MB after "
-          f"iteration {args.warmup}, {f['rss_end']:.1f} MB at the end "
-          f"({growth:+.1f} MB, {100 * growth / warm:+.1f}% since warm-up)")
-    print(f"Python objects: {f['objects_started']} at start, "
-          f"{f.get('objects_warm', f['objects_started'])} after warm-up, {f['objects_end']} "
-          "at the end")
-    print(f"event loop: largest delay {f['max_delay_ms']:.1f} ms over {f['probes']} probes "
-          f"of 10 ms; {f['delays_over_50ms']} delays over 50 ms")
+    print(
+        f"finished {f['iterations']} iterations in {format_duration(seconds)} "
+        f"({f['iterations'] / seconds:.2f} it/s including validation and checkpoints)"
+    )
+    print(
+        f"memory: {f['rss_started']:.1f} MB when training started, {warm:.1f} MB after "
+        f"iteration {args.warmup}, {f['rss_end']:.1f} MB at the end "
+        f"({growth:+.1f} MB, {100 * growth / warm:+.1f}% since warm-up)"
+    )
+    print(
+        f"Python objects: {f['objects_started']} at start, "
+        f"{f.get('objects_warm', f['objects_started'])} after warm-up, {f['objects_end']} "
+        "at the end"
+    )
+    print(
+        f"event loop: largest delay {f['max_delay_ms']:.1f} ms over {f['probes']} probes "
+        f"of 10 ms; {f['delays_over_50ms']} delays over 50 ms"
+    )
     rows = f["rows"][1:]
     if len(rows) >= 2:
         first, last = rows[0], rows[-1]
-        print(f"speed: {first[4]:.2f} it/s in the first {args.report} iterations, "
-              f"{last[4]:.2f} it/s in the last; largest delay {first[3]:.1f} ms then "
-              f"{last[3]:.1f} ms")
+        print(
+            f"speed: {first[4]:.2f} it/s in the first {args.report} iterations, "
+            f"{last[4]:.2f} it/s in the last; largest delay {first[3]:.1f} ms then "
+            f"{last[3]:.1f} ms"
+        )
     return 0
 
 

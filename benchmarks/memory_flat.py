@@ -72,11 +72,15 @@ def run(spec: Spec, iterations: int, window: int) -> dict[str, object]:
             wall.append(time.perf_counter())
             cpu.append(time.process_time())
             if event.iteration in (window, iterations):
-                memory[event.iteration] = (torch.cuda.memory_allocated() / 2**20 if cuda
-                                           else current_rss_mb())
+                memory[event.iteration] = (
+                    torch.cuda.memory_allocated() / 2**20 if cuda else current_rss_mb()
+                )
             if event.iteration % 50 == 0:
-                print(f"  iteration {event.iteration}: {wall[-1] - wall[-2]:.3f} s, "
-                      f"RSS {current_rss_mb():.0f} MB", flush=True)
+                print(
+                    f"  iteration {event.iteration}: {wall[-1] - wall[-2]:.3f} s, "
+                    f"RSS {current_rss_mb():.0f} MB",
+                    flush=True,
+                )
         elif event.kind == ev.FAILED:
             print(event.message, event.details)
 
@@ -115,12 +119,21 @@ def main(argv: list[str] | None = None) -> None:
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    spec = Spec(ways=args.ways, queries=args.queries, tasks=args.tasks, steps=args.steps,
-                first_order=args.first_order, batched=not args.per_task, threads=args.threads,
-                device=device)
-    print(f"torch {torch.__version__} on {device}, {args.threads} thread(s), load average "
-          f"{os.getloadavg()[0]:.1f}: {spec.label}, {args.queries} queries per class, "
-          f"{args.iterations} iterations through the Trainer")
+    spec = Spec(
+        ways=args.ways,
+        queries=args.queries,
+        tasks=args.tasks,
+        steps=args.steps,
+        first_order=args.first_order,
+        batched=not args.per_task,
+        threads=args.threads,
+        device=device,
+    )
+    print(
+        f"torch {torch.__version__} on {device}, {args.threads} thread(s), load average "
+        f"{os.getloadavg()[0]:.1f}: {spec.label}, {args.queries} queries per class, "
+        f"{args.iterations} iterations through the Trainer"
+    )
     r = run(spec, args.iterations, args.window)
     w = args.window
     first, last = r["memory"][w], r["memory"][args.iterations]  # type: ignore[index]
@@ -133,10 +146,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{r['status']}; {r['path']}")
     print(f"{'':28} {'first ' + str(w):>12} {'last ' + str(w):>12} {'change':>8}   target")
     change = 100 * (last / first - 1)
-    print(f"{'memory (' + unit + ', MB)':28} {first:12.1f} {last:12.1f} {change:+7.1f}%"
-          f"   within 5%: {'yes' if abs(last / first - 1) <= 0.05 else 'NO'}")
-    print(f"{'wall s/iteration (mean)':28} {fw:12.3f} {lw:12.3f} {100 * (lw / fw - 1):+7.1f}%"
-          f"   within 10%: {'yes' if lw <= 1.10 * fw else 'NO'}")
+    print(
+        f"{'memory (' + unit + ', MB)':28} {first:12.1f} {last:12.1f} {change:+7.1f}%"
+        f"   within 5%: {'yes' if abs(last / first - 1) <= 0.05 else 'NO'}"
+    )
+    print(
+        f"{'wall s/iteration (mean)':28} {fw:12.3f} {lw:12.3f} {100 * (lw / fw - 1):+7.1f}%"
+        f"   within 10%: {'yes' if lw <= 1.10 * fw else 'NO'}"
+    )
     print(f"{'wall s/iteration (median)':28} {fm:12.3f} {lm:12.3f} {100 * (lm / fm - 1):+7.1f}%")
     print(f"{'CPU s/iteration (mean)':28} {fc:12.3f} {lc:12.3f} {100 * (lc / fc - 1):+7.1f}%")
     print(f"peak RSS {r['peak']:.0f} MB")

@@ -60,6 +60,7 @@ class Spec:
 
 # -- inside the worker subprocess -------------------------------------------------------------
 
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process (VmHWM), in MB."""
     try:
@@ -175,12 +176,16 @@ def run_worker(spec: Spec) -> dict[str, Any]:
 
 # -- in the driver ----------------------------------------------------------------------------
 
+
 def measure(spec: Spec) -> dict[str, Any]:
     """Run one configuration in a fresh interpreter (so memory peaks do not mix)."""
     env = {**os.environ, "OMP_NUM_THREADS": str(spec.threads)}
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(asdict(spec))],
-        capture_output=True, text=True, env=env, cwd=HERE.parent,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=HERE.parent,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{spec.label} failed:\n{proc.stderr[-3000:]}")
@@ -221,29 +226,39 @@ def compare(base: Spec) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
 
 
 def print_compare_header() -> None:
-    print(f"{'configuration':34} {'per-task s/it':>14} {'batched s/it':>13} {'speed-up':>9}"
-          f" {'(cpu s)':>16} {'peak MB loop':>13} {'batched':>8} {'tasks/call':>11}")
+    print(
+        f"{'configuration':34} {'per-task s/it':>14} {'batched s/it':>13} {'speed-up':>9}"
+        f" {'(cpu s)':>16} {'peak MB loop':>13} {'batched':>8} {'tasks/call':>11}"
+    )
 
 
 def print_compare_row(row: tuple[str, dict[str, Any], dict[str, Any]]) -> None:
     label, loop, fast = row
     (lw, lc), (fw, fc) = seconds(loop), seconds(fast)
-    print(f"{label:34} {lw:14.3f} {fw:13.3f} {lw / fw:8.2f}x {lc:7.2f}/{fc:<7.2f}"
-          f" {memory(loop):13.0f} {memory(fast):8.0f} {fast['chunk']:11d}", flush=True)
+    print(
+        f"{label:34} {lw:14.3f} {fw:13.3f} {lw / fw:8.2f}x {lc:7.2f}/{fc:<7.2f}"
+        f" {memory(loop):13.0f} {memory(fast):8.0f} {fast['chunk']:11d}",
+        flush=True,
+    )
 
 
 def scaling(base: Spec, tasks: list[int], steps: list[int], steps_tasks: int) -> None:
     spec = replace(base, ways=5, steps=1, inner_lr=0.4, batched=True)
-    print(f"\nBatched path, 5-way 1-shot, second order, 1 inner step: cost against meta-batch size")
-    print(f"{'T':>4} {'s/it':>9} {'ms/task':>9} {'x T=1':>7} {'cpu s':>8} {'peak MB':>9}"
-          f" {'tasks/call':>11}")
+    print("\nBatched path, 5-way 1-shot, second order, 1 inner step: cost against meta-batch size")
+    print(
+        f"{'T':>4} {'s/it':>9} {'ms/task':>9} {'x T=1':>7} {'cpu s':>8} {'peak MB':>9}"
+        f" {'tasks/call':>11}"
+    )
     first = None
     for t in tasks:
         r = measure(replace(spec, tasks=t))
         w, c = seconds(r)
         first = first or w
-        print(f"{t:4d} {w:9.3f} {1000 * w / t:9.1f} {w / first:7.2f} {c:8.2f} {memory(r):9.0f}"
-              f" {r['chunk']:11d}", flush=True)
+        print(
+            f"{t:4d} {w:9.3f} {1000 * w / t:9.1f} {w / first:7.2f} {c:8.2f} {memory(r):9.0f}"
+            f" {r['chunk']:11d}",
+            flush=True,
+        )
     print(f"\nBatched path, 5-way 1-shot, second order, T={steps_tasks}: cost against inner steps")
     print(f"{'S':>4} {'s/it':>9} {'x S=1':>7} {'cpu s':>8} {'peak MB':>9}")
     first = None
@@ -257,20 +272,31 @@ def scaling(base: Spec, tasks: list[int], steps: list[int], steps_tasks: int) ->
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=("compare", "key", "scaling", "all"), default="all",
-                        help="compare: both paths on the two paper settings; key: only 5-way "
-                             "T=32 second order (--repeat times); scaling: the batched path")
-    parser.add_argument("--queries", type=int, default=1,
-                        help="query images per class (1: as MAML's original Omniglot code; "
-                             "the presets use 15)")
+    parser.add_argument(
+        "--only",
+        choices=("compare", "key", "scaling", "all"),
+        default="all",
+        help="compare: both paths on the two paper settings; key: only 5-way "
+        "T=32 second order (--repeat times); scaling: the batched path",
+    )
+    parser.add_argument(
+        "--queries",
+        type=int,
+        default=1,
+        help="query images per class (1: as MAML's original Omniglot code; the presets use 15)",
+    )
     parser.add_argument("--iters", type=int, default=3, help="timed meta-steps per configuration")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="times the key comparison (5-way T=32 second order) is measured")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="times the key comparison (5-way T=32 second order) is measured",
+    )
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(run_worker(Spec(**json.loads(args.worker)))))
@@ -281,14 +307,23 @@ def main(argv: list[str] | None = None) -> None:
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    base = Spec(queries=args.queries, iters=args.iters, warmup=args.warmup, threads=args.threads,
-                device=device, channels_last=args.channels_last, compile=args.compile)
+    base = Spec(
+        queries=args.queries,
+        iters=args.iters,
+        warmup=args.warmup,
+        threads=args.threads,
+        device=device,
+        channels_last=args.channels_last,
+        compile=args.compile,
+    )
     started = time.monotonic()
-    print(f"torch {torch.__version__} on {device}, {args.threads} thread(s), "
-          f"{os.cpu_count()} CPUs, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}, "
-          f"load average {os.getloadavg()[0]:.1f}; {args.queries} queries per class; median of "
-          f"{args.iters} meta-steps after {args.warmup} warm-up; memory: "
-          f"{'CUDA max allocated' if device == 'cuda' else 'peak RSS (VmHWM) of the subprocess'}")
+    print(
+        f"torch {torch.__version__} on {device}, {args.threads} thread(s), "
+        f"{os.cpu_count()} CPUs, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}, "
+        f"load average {os.getloadavg()[0]:.1f}; {args.queries} queries per class; median of "
+        f"{args.iters} meta-steps after {args.warmup} warm-up; memory: "
+        f"{'CUDA max allocated' if device == 'cuda' else 'peak RSS (VmHWM) of the subprocess'}"
+    )
     if args.only in ("compare", "key", "all"):
         print("\nPer-task loop versus task-batched (vmap) meta-steps")
         print_compare_header()
@@ -296,8 +331,11 @@ def main(argv: list[str] | None = None) -> None:
             compare(base)
         key = replace(base, ways=5, tasks=32, steps=1, inner_lr=0.4)
         for i in range(args.repeat - (args.only != "key")):
-            row = (key.label + (" (again)" if args.only != "key" or i else ""),
-                   measure(replace(key, batched=False)), measure(replace(key, batched=True)))
+            row = (
+                key.label + (" (again)" if args.only != "key" or i else ""),
+                measure(replace(key, batched=False)),
+                measure(replace(key, batched=True)),
+            )
             print_compare_row(row)
     if args.only in ("scaling", "all"):
         scaling(base, [1, 2, 4, 8, 16, 32], [1, 2, 5], steps_tasks=32)

@@ -17,8 +17,14 @@ from workbench.engine.trainer import Trainer
 from workbench.errors import ConfigError, RunError
 from workbench.presets import load_preset
 
-TINY_DEMO = ["train.iterations=5", "train.eval_every=5", "train.val_episodes=4",
-             "train.meta_batch_size=2", "train.checkpoint_every=5", "train.device=cpu"]
+TINY_DEMO = [
+    "train.iterations=5",
+    "train.eval_every=5",
+    "train.val_episodes=4",
+    "train.meta_batch_size=2",
+    "train.checkpoint_every=5",
+    "train.device=cpu",
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,9 +49,18 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "fomaml": _train(root, "demo", TINY_DEMO),
         "finetune": _train(root, "demo", TINY_DEMO + ["algorithm.name=finetune"]),
-        "sinusoid": _train(root, "sinusoid-maml", [
-            "train.iterations=20", "train.eval_every=20", "train.val_episodes=4",
-            "train.meta_batch_size=5", "train.checkpoint_every=20", "train.device=cpu"]),
+        "sinusoid": _train(
+            root,
+            "sinusoid-maml",
+            [
+                "train.iterations=20",
+                "train.eval_every=20",
+                "train.val_episodes=4",
+                "train.meta_batch_size=5",
+                "train.checkpoint_every=20",
+                "train.device=cpu",
+            ],
+        ),
         "root": root,
     }
 
@@ -76,7 +91,9 @@ def test_step_zero_is_the_unadapted_model(runs):
         q = net(episode.query_x).argmax(-1)
         s = net(episode.support_x).argmax(-1)
     assert trace.query_accuracy[0] == pytest.approx((q == episode.query_y).float().mean().item())
-    assert trace.support_accuracy[0] == pytest.approx((s == episode.support_y).float().mean().item())
+    assert trace.support_accuracy[0] == pytest.approx(
+        (s == episode.support_y).float().mean().item()
+    )
     assert trace.query_predictions[0] == q.tolist()
     assert ad.adapt_episode(model, episode, 0).trace.query_accuracy == trace.query_accuracy[:1]
 
@@ -117,8 +134,9 @@ def test_aggregate_cancels_between_episodes(runs):
         if done == 3:
             cancel.set()
 
-    [agg] = ad.aggregate_models([model], model.config.data, "test", 1, 50, 2,
-                                progress=progress, cancel=cancel)
+    [agg] = ad.aggregate_models(
+        [model], model.config.data, "test", 1, 50, 2, progress=progress, cancel=cancel
+    )
     assert agg.result.cancelled and agg.result.episodes == 3
     assert "(cancelled)" in ad.protocol_text(agg.result)
 
@@ -143,7 +161,9 @@ def test_random_initialisation_is_the_untrained_run(runs):
     assert r.keys() == t.keys()
     assert any(not torch.equal(r[k], t[k]) for k in r)
     again = ad.load_model(ad.ModelSource.random(info.path))
-    assert all(torch.equal(v, dict(again.learner.model.named_parameters())[k]) for k, v in r.items())
+    assert all(
+        torch.equal(v, dict(again.learner.model.named_parameters())[k]) for k, v in r.items()
+    )
     assert "untrained" in random.detail
 
 
@@ -179,8 +199,11 @@ def test_incompatible_models_are_refused_readably(runs):
         ad.adapt_models([maml, sin], episode, maml.config.data, 1)
     from dataclasses import replace
 
-    rgb = replace(episode, support_x=episode.support_x.repeat(1, 3, 1, 1),
-                  query_x=episode.query_x.repeat(1, 3, 1, 1))
+    rgb = replace(
+        episode,
+        support_x=episode.support_x.repeat(1, 3, 1, 1),
+        query_x=episode.query_x.repeat(1, 3, 1, 1),
+    )
     with pytest.raises(ConfigError, match="takes 1-channel images"):
         ad.adapt_episode(maml, rgb, 1)
     three_way = parse_overrides(["data.ways=3"], maml.config.copy()).data
@@ -203,8 +226,9 @@ def test_exports(runs, tmp_path):
     assert float(rows[2]["query_accuracy"]) == pytest.approx(adaptations[0].trace.query_accuracy[2])
     assert rows[0]["index"] == "2"
     aggs = ad.aggregate_models([model], model.config.data, "test", 5, 3, 1)
-    rows = list(csv.DictReader(open(ad.write_aggregate_csv(tmp_path / "a.csv", aggs),
-                                    encoding="utf-8")))
+    rows = list(
+        csv.DictReader(open(ad.write_aggregate_csv(tmp_path / "a.csv", aggs), encoding="utf-8"))
+    )
     assert len(rows) == 2 and rows[1]["episodes"] == "3" and rows[1]["seed"] == "5"
     assert float(rows[1]["query_accuracy"]) == pytest.approx(aggs[0].result.accuracy)
 

@@ -105,7 +105,9 @@ def test_first_order_differs_and_equals_query_gradient_at_adapted_parameters():
     params = {k: v.detach().clone().requires_grad_() for k, v in first.model.named_parameters()}
     support = torch.nn.functional.mse_loss(functional_call(first.model, params, (sx,)), sy)
     inner = torch.autograd.grad(support, list(params.values()))
-    adapted = {k: (v - 0.05 * g).detach().requires_grad_() for (k, v), g in zip(params.items(), inner)}
+    adapted = {
+        k: (v - 0.05 * g).detach().requires_grad_() for (k, v), g in zip(params.items(), inner)
+    }
     query = torch.nn.functional.mse_loss(functional_call(first.model, adapted, (qx,)), qy)
     expected = torch.autograd.grad(query, list(adapted.values()))
     for a, b in zip(g1, expected):
@@ -183,7 +185,7 @@ def test_protomaml_head_starts_at_prototypes():
     feats = learner.model(sx, features_only=True)
     c = prototypes(feats, e.support_y, 3)
     assert torch.allclose(params["head.weight"], 2 * c)
-    assert torch.allclose(params["head.bias"], -(c ** 2).sum(-1))
+    assert torch.allclose(params["head.bias"], -(c**2).sum(-1))
     # so before any step the head scores -|f - c|^2 up to a per-query constant
     out = learner.forward(params, sx, 0)
     assert torch.equal(out.argmax(-1), prototype_logits(feats, c).argmax(-1))
@@ -195,8 +197,9 @@ def test_reptile_moves_the_initialisation_toward_adapted_weights():
     batch.support_x, batch.support_y = batch.support_x.double(), batch.support_y.double()
     batch.query_x, batch.query_y = batch.query_x.double(), batch.query_y.double()
     theta = {k: v.detach().clone() for k, v in learner.model.named_parameters()}
-    phi = learner.adapted_params(batch.support_x[0], batch.support_y[0],
-                                 torch.Generator().manual_seed(0))
+    phi = learner.adapted_params(
+        batch.support_x[0], batch.support_y[0], torch.Generator().manual_seed(0)
+    )
     learner.meta_step(batch, 0)
     moved_toward = total = 0
     for k, v in learner.model.named_parameters():
@@ -218,14 +221,22 @@ def test_msl_weights_anneal_to_the_last_step():
 def test_mamlpp_per_step_batchnorm_and_derivative_order_annealing():
     learner = conv_learner("mamlpp", batchnorm="running", bnwb=True, bnrs=True, da_iterations=5)
     assert learner.step_bn is not None
-    assert not any(k.startswith("body.1.") for k in learner.adapt_keys)  # BN weights are per step, not adapted
+    assert not any(
+        k.startswith("body.1.") for k in learner.adapt_keys
+    )  # BN weights are per step, not adapted
     over0, buf0 = learner.step_bn.at_step(0)
     over1, _ = learner.step_bn.at_step(1)
-    assert set(over0) == set(over1) and "body.1.weight" in over0 and over0["body.1.weight"] is not over1["body.1.weight"]
+    assert (
+        set(over0) == set(over1)
+        and "body.1.weight" in over0
+        and over0["body.1.weight"] is not over1["body.1.weight"]
+    )
     assert "body.1.running_mean" in buf0
     assert not learner.second_order_at(4) and learner.second_order_at(5)
     e = EpisodeSampler(image_classes(), 3, 2, 2, seed=0)[0]
-    loss, _ = learner.task_loss(e.support_x.double(), e.support_y, e.query_x.double(), e.query_y, 3, 10)
+    loss, _ = learner.task_loss(
+        e.support_x.double(), e.support_y, e.query_x.double(), e.query_y, 3, 10
+    )
     grads = torch.autograd.grad(loss, list(learner.step_bn.parameters()))
     assert all(g.abs().sum() > 0 for g in grads)
 
@@ -234,8 +245,11 @@ def test_batchnorm_mode_is_explicit_and_both_modes_work():
     images = image_classes()
     e = EpisodeSampler(images, 3, 2, 2, seed=0)[0]
     batch_mode = conv_learner("maml", batchnorm="batch")
-    assert all(not m.track_running_stats for m in batch_mode.model.modules()
-               if isinstance(m, torch.nn.BatchNorm2d))
+    assert all(
+        not m.track_running_stats
+        for m in batch_mode.model.modules()
+        if isinstance(m, torch.nn.BatchNorm2d)
+    )
     running = conv_learner("maml", batchnorm="running")
     running.model.load_state_dict(batch_mode.model.state_dict(), strict=False)
     # untrained running statistics (mean 0, var 1) differ from the batch's own statistics, so

@@ -50,8 +50,17 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-def make_learner(name: str, dtype: torch.dtype, *, regression: bool = False, batched: bool = True,
-                 batchnorm: str = "batch", steps: int = 2, backbone: str = "conv4", **alg):
+def make_learner(
+    name: str,
+    dtype: torch.dtype,
+    *,
+    regression: bool = False,
+    batched: bool = True,
+    batchnorm: str = "batch",
+    steps: int = 2,
+    backbone: str = "conv4",
+    **alg,
+):
     c = ExperimentConfig()
     if regression:
         c.data.dataset, c.model.backbone = "sinusoid", "mlp"
@@ -111,8 +120,12 @@ CASES = [
     ("protomaml", "protomaml", {}, 0),
     ("protomaml-first-order", "protomaml", {"first_order": True}, 0),
     ("mamlpp-msl-lslr-bnwb", "mamlpp", {"msl": True, "lslr": True, "bnwb": True}, 3),
-    ("mamlpp-msl-lslr-bnwb-first-order", "mamlpp",
-     {"msl": True, "lslr": True, "bnwb": True, "first_order": True}, 3),
+    (
+        "mamlpp-msl-lslr-bnwb-first-order",
+        "mamlpp",
+        {"msl": True, "lslr": True, "bnwb": True, "first_order": True},
+        3,
+    ),
     ("mamlpp-da-still-first-order", "mamlpp", {"da_iterations": 5}, 2),
     ("mamlpp-da-now-second-order", "mamlpp", {"da_iterations": 5}, 7),
     ("mamlpp-no-options", "mamlpp", {"msl": False, "lslr": False, "bnwb": False}, 0),
@@ -221,14 +234,14 @@ def test_protomaml_inner_step_is_the_partial_derivative_as_in_adapt():
     learner = make_learner("protomaml", torch.float64, batched=False, steps=1)
     e = make_batch(torch.float64, tasks=1)[0]
     fast = learner.initial_params(e.support_x, e.support_y, 3)
-    stepped = learner.inner_step(fast, e.support_x, e.support_y, learner._lr_fn(), 0,
-                                 create_graph=True)
+    stepped = learner.inner_step(
+        fast, e.support_x, e.support_y, learner._lr_fn(), 0, create_graph=True
+    )
     independent = {k: v.detach().requires_grad_() for k, v in fast.items()}
     loss = learner.loss(learner.forward(independent, e.support_x, 0), e.support_y)
     grads = torch.autograd.grad(loss, list(independent.values()))
     for (k, v), g in zip(independent.items(), grads):
-        torch.testing.assert_close(stepped[k].detach(), v - 0.1 * g, rtol=1e-10, atol=1e-12,
-                                   msg=k)
+        torch.testing.assert_close(stepped[k].detach(), v - 0.1 * g, rtol=1e-10, atol=1e-12, msg=k)
     assert stepped["body.0.weight"].requires_grad  # still connected for the meta-gradient
 
 

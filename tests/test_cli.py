@@ -15,9 +15,18 @@ import pytest
 from workbench.cli import main
 from workbench.engine.runs import RunStore
 
-FAST_SINUSOID = ["--set", "train.iterations=20", "--set", "train.meta_batch_size=4",
-                 "--set", "train.eval_every=10", "--set", "train.val_episodes=5",
-                 "--set", "train.checkpoint_every=5"]
+FAST_SINUSOID = [
+    "--set",
+    "train.iterations=20",
+    "--set",
+    "train.meta_batch_size=4",
+    "--set",
+    "train.eval_every=10",
+    "--set",
+    "train.val_episodes=5",
+    "--set",
+    "train.checkpoint_every=5",
+]
 
 
 def test_presets_lists_demo_first(capsys):
@@ -32,12 +41,26 @@ def test_presets_lists_demo_first(capsys):
         (["train", "no-such-preset"], "no preset named 'no-such-preset'"),
         (["train", "demo", "--set", "data.ways=1"], "data.ways: must be at least 2"),
         (["train", "demo", "--set", "data.wayz=3"], "data.wayz: unknown key"),
-        (["train", "demo", "--set", "data.dataset=folder", "--set", "data.path=/no/such/dir"],
-         "/no/such/dir"),
+        (
+            ["train", "demo", "--set", "data.dataset=folder", "--set", "data.path=/no/such/dir"],
+            "/no/such/dir",
+        ),
         (["eval", "/no/such/run"], "no run folder at /no/such/run"),
         (["resume", "/no/such/run"], "no run folder"),
-        (["episodes", "--set", "data.dataset=sinusoid", "--set", "model.backbone=mlp",
-          "--index", "-1", "--out", "x.png"], "--index"),
+        (
+            [
+                "episodes",
+                "--set",
+                "data.dataset=sinusoid",
+                "--set",
+                "model.backbone=mlp",
+                "--index",
+                "-1",
+                "--out",
+                "x.png",
+            ],
+            "--index",
+        ),
         (["train", "/tmp/definitely-missing.toml"], "config file not found"),
         (["resume", "."], "is not a run folder: it has no config.toml"),
         (["eval", "."], "is not a run folder: it has no config.toml"),
@@ -51,16 +74,34 @@ def test_bad_input_exits_2_with_a_message_naming_the_cause(argv, needle, capsys,
 
 
 def test_train_then_eval_json_end_to_end(tmp_path, capsys):
-    assert main(["train", "sinusoid-maml", *FAST_SINUSOID, "--runs-dir", str(tmp_path),
-                 "--name", "sine", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "sinusoid-maml",
+                *FAST_SINUSOID,
+                "--runs-dir",
+                str(tmp_path),
+                "--name",
+                "sine",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.strip().splitlines()
     run = Path(out[-1])  # the last line printed is the run folder
     assert run.parent == tmp_path and run.name.endswith("-sine")
     assert main(["eval", str(run), "--episodes", "20", "--steps", "3", "--json"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     result = json.loads(out[-1])
-    for key in ("accuracy", "ci95", "episodes", "query_accuracy_per_step",
-                "support_accuracy_per_step"):
+    for key in (
+        "accuracy",
+        "ci95",
+        "episodes",
+        "query_accuracy_per_step",
+        "support_accuracy_per_step",
+    ):
         assert key in result
     assert result["episodes"] == 20 and len(result["query_loss_per_step"]) == 4
     assert "query MSE" in "\n".join(out)
@@ -68,7 +109,8 @@ def test_train_then_eval_json_end_to_end(tmp_path, capsys):
 
 
 def test_nan_loss_exits_1_with_the_cause_and_keeps_the_last_good_checkpoint(
-        tmp_path, capsys, monkeypatch):
+    tmp_path, capsys, monkeypatch
+):
     from workbench.algorithms.gradient import GradientLearner
 
     original = GradientLearner.meta_step
@@ -80,8 +122,9 @@ def test_nan_loss_exits_1_with_the_cause_and_keeps_the_last_good_checkpoint(
         return metrics
 
     monkeypatch.setattr(GradientLearner, "meta_step", diverging)
-    status = main(["train", "sinusoid-maml", *FAST_SINUSOID, "--quiet", "--runs-dir",
-                   str(tmp_path)])
+    status = main(
+        ["train", "sinusoid-maml", *FAST_SINUSOID, "--quiet", "--runs-dir", str(tmp_path)]
+    )
     out, err = capsys.readouterr()
     assert status == 1
     assert "NaN" in out + err and "learning rate" in out + err and "Traceback" not in out + err
@@ -101,11 +144,27 @@ def test_episodes_picture_for_sinusoid(tmp_path):
 def _spawn_train(tmp_path: Path, iterations: int) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "workbench.cli", "train", "sinusoid-maml",
-         "--set", f"train.iterations={iterations}", "--set", "train.meta_batch_size=4",
-         "--set", "train.checkpoint_every=1000", "--set", "train.eval_every=0",
-         "--runs-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "workbench.cli",
+            "train",
+            "sinusoid-maml",
+            "--set",
+            f"train.iterations={iterations}",
+            "--set",
+            "train.meta_batch_size=4",
+            "--set",
+            "train.checkpoint_every=1000",
+            "--set",
+            "train.eval_every=0",
+            "--runs-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 

@@ -12,10 +12,25 @@ from workbench.errors import ConfigError
 from workbench.presets import list_presets, load_preset, resolve
 
 REQUIRED_KEYS = [
-    "data.dataset", "data.path", "data.ways", "data.shots", "data.queries", "data.image_size",
-    "model.backbone", "algorithm.name", "algorithm.inner_lr", "algorithm.inner_steps",
-    "algorithm.first_order", "train.meta_batch_size", "train.iterations", "train.meta_lr",
-    "train.seed", "train.device", "train.eval_every", "eval.episodes", "eval.inner_steps",
+    "data.dataset",
+    "data.path",
+    "data.ways",
+    "data.shots",
+    "data.queries",
+    "data.image_size",
+    "model.backbone",
+    "algorithm.name",
+    "algorithm.inner_lr",
+    "algorithm.inner_steps",
+    "algorithm.first_order",
+    "train.meta_batch_size",
+    "train.iterations",
+    "train.meta_lr",
+    "train.seed",
+    "train.device",
+    "train.eval_every",
+    "eval.episodes",
+    "eval.inner_steps",
 ]
 
 
@@ -26,7 +41,12 @@ def test_required_keys_exist_with_metadata():
         meta = keys[key].metadata
         assert meta["label"] and meta["help"], key
     assert keys["data.dataset"].metadata["choices"] == (
-        "glyphs", "sinusoid", "omniglot", "miniimagenet", "folder")
+        "glyphs",
+        "sinusoid",
+        "omniglot",
+        "miniimagenet",
+        "folder",
+    )
     assert keys["train.device"].metadata["choices"] == ("auto", "cpu", "cuda")
     assert keys["model.backbone"].metadata["choices"] == ("conv4", "mlp")
 
@@ -95,8 +115,9 @@ def test_unknown_toml_key_is_an_error_naming_it():
 
 
 def test_overrides_convert_types_and_reject_bad_pairs():
-    c = parse_overrides(["data.ways=20", "algorithm.first_order=true", "train.meta_lr=1e-4"],
-                        ExperimentConfig())
+    c = parse_overrides(
+        ["data.ways=20", "algorithm.first_order=true", "train.meta_lr=1e-4"], ExperimentConfig()
+    )
     assert (c.data.ways, c.algorithm.first_order, c.train.meta_lr) == (20, True, 1e-4)
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_overrides(["data.ways"], ExperimentConfig())
@@ -121,10 +142,18 @@ def test_every_preset_loads_and_has_a_description():
     presets = list_presets()
     names = [p.name for p in presets]
     assert names[0] == "demo"
-    for required in ("maml-omniglot-5w1s", "maml-omniglot-5w5s", "maml-omniglot-20w1s",
-                     "maml-omniglot-20w5s", "maml-miniimagenet-5w1s", "maml-miniimagenet-5w5s",
-                     "fomaml-omniglot-5w1s", "mamlpp-omniglot-20w1s", "protonet-omniglot-5w1s",
-                     "sinusoid-maml"):
+    for required in (
+        "maml-omniglot-5w1s",
+        "maml-omniglot-5w5s",
+        "maml-omniglot-20w1s",
+        "maml-omniglot-20w5s",
+        "maml-miniimagenet-5w1s",
+        "maml-miniimagenet-5w5s",
+        "fomaml-omniglot-5w1s",
+        "mamlpp-omniglot-20w1s",
+        "protonet-omniglot-5w1s",
+        "sinusoid-maml",
+    ):
         assert required in names
     for p in presets:
         assert p.description and "\n" not in p.description
@@ -132,10 +161,19 @@ def test_every_preset_loads_and_has_a_description():
         if cfg.data.dataset not in ("miniimagenet", "folder"):
             cfg.validate()
     mini = load_preset("maml-miniimagenet-5w1s")
-    assert (mini.algorithm.inner_lr, mini.algorithm.inner_steps, mini.eval.inner_steps,
-            mini.train.meta_batch_size, mini.data.queries) == (0.01, 5, 10, 4, 15)
+    assert (
+        mini.algorithm.inner_lr,
+        mini.algorithm.inner_steps,
+        mini.eval.inner_steps,
+        mini.train.meta_batch_size,
+        mini.data.queries,
+    ) == (0.01, 5, 10, 4, 15)
     omni = load_preset("maml-omniglot-20w1s")
-    assert (omni.algorithm.inner_lr, omni.algorithm.inner_steps, omni.train.meta_batch_size) == (0.1, 5, 16)
+    assert (omni.algorithm.inner_lr, omni.algorithm.inner_steps, omni.train.meta_batch_size) == (
+        0.1,
+        5,
+        16,
+    )
     with pytest.raises(ConfigError, match="no preset named"):
         resolve("no-such-preset")
 

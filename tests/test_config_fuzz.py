@@ -14,13 +14,22 @@ from workbench.errors import ConfigError
 
 KEYS = [key for key, _, _ in ExperimentConfig().fields()]
 scalars = st.one_of(
-    st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=True),
-    st.booleans(), st.text(max_size=20), st.sampled_from(["glyphs", "maml", "cpu", "cosine"]),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.text(max_size=20),
+    st.sampled_from(["glyphs", "maml", "cpu", "cosine"]),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
-names = st.one_of(st.sampled_from(KEYS + ["data", "train.", ".x", "a.b.c", "description"]),
-                  st.text(max_size=15))
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+names = st.one_of(
+    st.sampled_from(KEYS + ["data", "train.", ".x", "a.b.c", "description"]), st.text(max_size=15)
+)
 
 
 def _check(fn) -> None:
@@ -45,14 +54,22 @@ toml_values = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1).map(str),
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
     st.sampled_from(["true", "false", "nan", "inf", "-inf", "[1, 2]", "{a = 1}", '"x"']),
-    st.text(alphabet=string.printable, max_size=10).map(lambda t: '"' + t.replace("\\", "").replace('"', "") + '"'),
+    st.text(alphabet=string.printable, max_size=10).map(
+        lambda t: '"' + t.replace("\\", "").replace('"', "") + '"'
+    ),
 )
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.dictionaries(st.sampled_from(list(ExperimentConfig.sections()) + ["extra"]),
-                       st.dictionaries(st.sampled_from([k.split(".")[1] for k in KEYS] + ["zzz"]),
-                                       toml_values, max_size=6), max_size=5))
+@given(
+    st.dictionaries(
+        st.sampled_from(list(ExperimentConfig.sections()) + ["extra"]),
+        st.dictionaries(
+            st.sampled_from([k.split(".")[1] for k in KEYS] + ["zzz"]), toml_values, max_size=6
+        ),
+        max_size=5,
+    )
+)
 def test_any_toml_document_gives_a_config_or_a_config_error(tables):
     _check(lambda: configlib.loads(_toml_of(tables)).validate())
 
@@ -76,6 +93,7 @@ def test_any_value_assigned_to_any_field(key, value):
         c = ExperimentConfig()
         c.set(key, value)
         return c.validate()
+
     _check(assign)
 
 
@@ -88,6 +106,7 @@ def test_any_value_stored_directly_is_caught_by_validate(key, value):
         section, name = key.split(".")
         setattr(getattr(c, section), name, value)
         return c.validate()
+
     try:
         assign()
     except ConfigError as exc:

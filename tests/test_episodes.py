@@ -30,13 +30,18 @@ def decode(x: torch.Tensor) -> list[tuple[int, int]]:
 
 
 def test_same_index_same_episode_and_different_index_differs():
-    s1, s2 = EpisodeSampler(toy_images(), 5, 2, 3, seed=7), EpisodeSampler(toy_images(), 5, 2, 3, seed=7)
+    s1, s2 = (
+        EpisodeSampler(toy_images(), 5, 2, 3, seed=7),
+        EpisodeSampler(toy_images(), 5, 2, 3, seed=7),
+    )
     for i in (0, 1, 99, 12345):
         a, b = s1[i], s2[i]
         assert torch.equal(a.support_x, b.support_x) and torch.equal(a.query_x, b.query_x)
         assert a.class_names == b.class_names
     assert decode(s1[0].support_x) != decode(s1[1].support_x)
-    assert decode(EpisodeSampler(toy_images(), 5, 2, 3, seed=8)[0].support_x) != decode(s1[0].support_x)
+    assert decode(EpisodeSampler(toy_images(), 5, 2, 3, seed=8)[0].support_x) != decode(
+        s1[0].support_x
+    )
     # random access: asking for 3 before 2 gives the same episodes
     assert decode(s1[3].query_x) == decode(s2[3].query_x)
 
@@ -54,7 +59,11 @@ def test_episode_invariants():
         assert len(set(classes)) == 5  # classes within an episode distinct
         assert not set(support) & set(query)  # support and query disjoint
         for label in range(5):  # each label is one class, named after it
-            cls = {c for (c, _), y in zip(support + query, e.support_y.tolist() + e.query_y.tolist()) if y == label}
+            cls = {
+                c
+                for (c, _), y in zip(support + query, e.support_y.tolist() + e.query_y.tolist())
+                if y == label
+            }
             assert cls == {int(e.class_names[label][5:])}
         assert len(e.support_sources) == 10 and len(e.query_sources) == 15
         label_orders.add(tuple(classes[::2]))
@@ -80,7 +89,9 @@ def test_too_few_classes_or_images_name_the_numbers():
 def test_ragged_classes_only_sample_real_images():
     images = toy_images(6, 10)
     counts = torch.tensor([10, 10, 3, 10, 10, 10])
-    sampler = EpisodeSampler(ClassImages(images.images, images.class_names, counts), 5, 1, 3, seed=0)
+    sampler = EpisodeSampler(
+        ClassImages(images.images, images.class_names, counts), 5, 1, 3, seed=0
+    )
     for i in range(20):
         assert 2 not in {c for c, _ in decode(sampler[i].support_x)}  # class 2 has too few
 

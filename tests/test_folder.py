@@ -64,7 +64,9 @@ def test_flat_folder_loads_and_splits(tmp_path: Path) -> None:
     assert [len(parts[s]) for s in ("train", "val", "test")] == [6, 2, 2]
     assert sorted(sum(parts.values(), [])) == everything.class_names
     assert "split_seed 1" in load_folder(data, "val").meta["split_note"]
-    other = {s: load_folder(cfg(tmp_path, image_size=8, split_seed=2), s).class_names for s in ("test",)}
+    other = {
+        s: load_folder(cfg(tmp_path, image_size=8, split_seed=2), s).class_names for s in ("test",)
+    }
     assert isinstance(other["test"], list)
 
 
@@ -113,7 +115,11 @@ def test_class_folders_nested_one_level(tmp_path: Path) -> None:
     make_classes(tmp_path / "Greek", 2, 2)
     images = load_folder(cfg(tmp_path), "all")
     assert images.class_names == [
-        "Greek/class00", "Greek/class01", "Latin/class00", "Latin/class01", "Latin/class02",
+        "Greek/class00",
+        "Greek/class01",
+        "Latin/class00",
+        "Latin/class01",
+        "Latin/class02",
     ]
 
 
@@ -138,7 +144,9 @@ def test_mixed_sizes_and_colour_modes_become_rgb(tmp_path: Path) -> None:
     pal = Image.new("P", (40, 10))
     pal.putpalette([0, 0, 255] * 256)
     pal.save(tmp_path / "b" / "palette.png")
-    write_jpeg(tmp_path / "c" / "blue.jpg", torch.stack([grey(0, 64)[0], grey(0, 64)[0], grey(255, 64)[0]]))
+    write_jpeg(
+        tmp_path / "c" / "blue.jpg", torch.stack([grey(0, 64)[0], grey(0, 64)[0], grey(255, 64)[0]])
+    )
     Image.new("RGB", (9, 7), (0, 255, 0)).save(tmp_path / "c" / "green.bmp")
     Image.new("L", (9, 7), 77).save(tmp_path / "c" / "grey.gif")
     Image.fromarray((torch.full((5, 5), 65535, dtype=torch.int32).numpy()).astype("uint16")).save(
@@ -166,7 +174,9 @@ def test_grey_images_stay_one_channel(tmp_path: Path) -> None:
     write_png(tmp_path / "a" / "1.png", grey(30, 10))
     rgb_but_grey = grey(90, 12).expand(3, 12, 12).contiguous()
     write_jpeg(tmp_path / "a" / "2.jpg", rgb_but_grey)
-    write_png(tmp_path / "b" / "1.png", torch.stack([grey(70, 10)[0], grey(70, 10)[0]]))  # grey+alpha
+    write_png(
+        tmp_path / "b" / "1.png", torch.stack([grey(70, 10)[0], grey(70, 10)[0]])
+    )  # grey+alpha
     images = load_folder(cfg(tmp_path, image_size=10), "all")
     assert images.images.shape == (2, 2, 1, 10, 10)
     assert abs(int(images.images[0, 1].float().mean().round()) - 90) <= 2
@@ -341,7 +351,9 @@ def test_unreadable_folder(tmp_path: Path) -> None:
         bad.chmod(0o755)
 
 
-def test_permission_errors_are_reported_even_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permission_errors_are_reported_even_as_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The same two faults as above, simulated so they are checked where root reads anything."""
     from workbench.data import images as images_module
 

@@ -21,8 +21,14 @@ from workbench.gui.context import GuiContext
 from workbench.gui.theme import DARK
 from workbench.presets import load_preset
 
-TINY = ["train.iterations=5", "train.eval_every=5", "train.val_episodes=4",
-        "train.meta_batch_size=2", "train.checkpoint_every=5", "train.device=cpu"]
+TINY = [
+    "train.iterations=5",
+    "train.eval_every=5",
+    "train.val_episodes=4",
+    "train.meta_batch_size=2",
+    "train.checkpoint_every=5",
+    "train.device=cpu",
+]
 WAIT = 120_000  # ms: generous, the test machine is shared
 
 
@@ -105,16 +111,22 @@ def test_numbers_shown_equal_learner_adapt(qtbot, glyph_view, runs):
     assert shown.query_accuracy[0] == pytest.approx(before)
     assert view.table.cell_text(0, 2) == f"{percent(before)} → {percent(before)}"
     view.set_step(6)
-    assert view.table.cell_text(0, 2) == f"{percent(before)} → {percent(expected.query_accuracy[6])}"
+    assert (
+        view.table.cell_text(0, 2) == f"{percent(before)} → {percent(expected.query_accuracy[6])}"
+    )
     support = episode.ways * episode.shots
     for j, (p, y) in enumerate(zip(expected.query_predictions[6], episode.query_y.tolist())):
         color = view._theme.good if p == y else view._theme.bad
         assert view.grid.border(agrid.SECTION, support + j) == color
         assert view.grid.caption(agrid.SECTION, support + j).startswith(f"→{p} ")
     # the curves plot holds the same numbers
-    curves = {item.export_name: item.yData.tolist()
-              for item in view.curves.acc_plot.getPlotItem().listDataItems()}
-    assert curves["fomaml · query accuracy"] == pytest.approx([100 * v for v in expected.query_accuracy])
+    curves = {
+        item.export_name: item.yData.tolist()
+        for item in view.curves.acc_plot.getPlotItem().listDataItems()
+    }
+    assert curves["fomaml · query accuracy"] == pytest.approx(
+        [100 * v for v in expected.query_accuracy]
+    )
 
 
 def test_adapt_runs_in_the_background(qtbot, glyph_view):
@@ -150,8 +162,13 @@ def test_aggregate_equals_workbench_eval_and_cancels(qtbot, glyph_view, runs):
     assert agg.result.accuracy == pytest.approx(reference.accuracy)
     assert agg.result.ci95 == pytest.approx(reference.ci95)
     assert agg.result.query_accuracy_per_step == pytest.approx(reference.query_accuracy_per_step)
-    assert agg.result.support_accuracy_per_step == pytest.approx(reference.support_accuracy_per_step)
-    assert view.agg_table.cell_text(0, 2) == f"{percent(reference.accuracy)} ± {percent(reference.ci95)}"
+    assert agg.result.support_accuracy_per_step == pytest.approx(
+        reference.support_accuracy_per_step
+    )
+    assert (
+        view.agg_table.cell_text(0, 2)
+        == f"{percent(reference.accuracy)} ± {percent(reference.ci95)}"
+    )
     assert "5 episodes of the test split, seed 1234, 3 inner steps" in view.protocol.text()
     assert "workbench eval" in view.protocol.text()
 
@@ -191,7 +208,9 @@ def test_sinusoid_draws_one_curve_per_step(qtbot, tmp_path, runs):
             x, y = view.fit.curve_data(0)
             assert y == pytest.approx(trace.curve_y[s])
             assert x == pytest.approx(trace.curve_x)
-        assert view.table.cell_text(0, 2) == f"{mse(trace.query_loss[0])} → {mse(trace.query_loss[5])}"
+        assert (
+            view.table.cell_text(0, 2) == f"{mse(trace.query_loss[0])} → {mse(trace.query_loss[5])}"
+        )
         with qtbot.waitSignal(view.aggregated, timeout=WAIT) as blocker:
             view.panel.episodes_spin.setValue(3)
             view.aggregate()
@@ -211,7 +230,10 @@ def test_episode_from_the_browser(qtbot, glyph_view):
     result = blocker.args[0]
     assert result.handed_over and result.episode is episode
     assert len(result.adaptations[0].trace.query_predictions[0]) == 5 * 2
-    assert view.panel.handed.isVisible() and "episode 9 of the val split" in view.panel.handed_label.text()
+    assert (
+        view.panel.handed.isVisible()
+        and "episode 9 of the val split" in view.panel.handed_label.text()
+    )
     assert (view.panel.split(), view.panel.seed(), view.panel.index()) == ("val", 5, 9)
 
     # a sinusoid episode cannot be given to a glyph classifier: said in the view, not raised
@@ -223,8 +245,12 @@ def test_episode_from_the_browser(qtbot, glyph_view):
 
     view.panel.index_spin.setValue(4)  # editing the episode leaves the handed-over one
     assert not view.panel.handed.isVisible()
-    qtbot.waitUntil(lambda: view.result() is not None and view.result().index == 4
-                    and not view.result().handed_over, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: (
+            view.result() is not None and view.result().index == 4 and not view.result().handed_over
+        ),
+        timeout=WAIT,
+    )
 
 
 def test_play_animates_the_steps(qtbot, glyph_view):
@@ -249,8 +275,12 @@ def test_exports(qtbot, glyph_view, tmp_path):
         view.aggregate()
     rows = list(csv.DictReader(open(view.export_curves_csv(tmp_path / "c.csv"), encoding="utf-8")))
     assert [r["step"] for r in rows] == ["0", "1", "2"]
-    assert float(rows[2]["query_accuracy"]) == pytest.approx(view.result().adaptations[0].trace.query_accuracy[2])
-    agg_rows = list(csv.DictReader(open(view.export_aggregate_csv(tmp_path / "a.csv"), encoding="utf-8")))
+    assert float(rows[2]["query_accuracy"]) == pytest.approx(
+        view.result().adaptations[0].trace.query_accuracy[2]
+    )
+    agg_rows = list(
+        csv.DictReader(open(view.export_aggregate_csv(tmp_path / "a.csv"), encoding="utf-8"))
+    )
     assert len(agg_rows) == 3 and agg_rows[0]["episodes"] == "2"
     for name in ("curves_png", "picture_png", "aggregate_png", "view_png"):
         path = getattr(view, f"export_{name}")(tmp_path / f"{name}.png")

@@ -19,10 +19,10 @@ from workbench.data.class_images import ClassImages
 from workbench.data.episodes import EpisodeSampler
 from workbench.data.sinusoid import SinusoidSampler
 from workbench.gui.context import GuiContext
-from workbench.gui.widgets.image_grid import QUERY, SUPPORT, ImageGrid, describe_class, thumb_sizes
 from workbench.gui.episodes.settings import VAL_SEED_OFFSET
 from workbench.gui.episodes.view import EpisodesView
 from workbench.gui.theme import DARK
+from workbench.gui.widgets.image_grid import QUERY, SUPPORT, ImageGrid, describe_class, thumb_sizes
 
 SPLIT_CLASSES = {"train": 12, "val": 7, "test": 9, "all": 28}
 SPLIT_SEEDS = {"train": 1, "val": 2, "test": 3, "all": 4}
@@ -42,7 +42,9 @@ def fake_images(split: str, channels: int = 1, side: int = 10) -> ClassImages:
 class FakeLoader:
     """Stands in for `registry.load_split`: records calls, optionally sleeps (a slow disk)."""
 
-    def __init__(self, delay: float = 0.0, channels: int = 1, slow: tuple[str, ...] = ("train",)) -> None:
+    def __init__(
+        self, delay: float = 0.0, channels: int = 1, slow: tuple[str, ...] = ("train",)
+    ) -> None:
         self.delay, self.channels, self.slow = delay, channels, slow
         self.calls: list[tuple[str, str]] = []
         self.threads: set[int] = set()
@@ -87,8 +89,13 @@ def context(tmp_path: Path) -> GuiContext:
 def make_view(qtbot, context):
     views: list[EpisodesView] = []
 
-    def make(data: DataConfig, split: str = "train", seed: int = 0, index: int = 0,
-             ctx: GuiContext | None = None) -> EpisodesView:
+    def make(
+        data: DataConfig,
+        split: str = "train",
+        seed: int = 0,
+        index: int = 0,
+        ctx: GuiContext | None = None,
+    ) -> EpisodesView:
         view = EpisodesView(ctx or context)
         qtbot.addWidget(view)
         views.append(view)
@@ -159,8 +166,12 @@ def test_navigation_by_buttons_spin_box_and_keys(make_view, qtbot, monkeypatch):
 
     view.activateWindow()
     view.grid_area.setFocus()
-    for key, expected in ((Qt.Key.Key_Right, 41), (Qt.Key.Key_PageDown, 42), (Qt.Key.Key_Left, 41),
-                          (Qt.Key.Key_PageUp, 40)):
+    for key, expected in (
+        (Qt.Key.Key_Right, 41),
+        (Qt.Key.Key_PageDown, 42),
+        (Qt.Key.Key_Left, 41),
+        (Qt.Key.Key_PageUp, 40),
+    ):
         qtbot.keyClick(view.grid_area, key)
         assert view.episode().index == expected, key
     assert_shows(view, sampler[40])
@@ -276,7 +287,9 @@ def test_click_shows_image_large_with_its_source(make_view, qtbot, monkeypatch):
     assert view.detail.isVisible()
     assert view.detail.source.text() == view.episode().query_sources[3]
     assert view.episode().class_names[1] in view.detail.details.text()
-    np.testing.assert_array_equal(shown_pixels(view.detail.image()), as_uint8(view.episode().query_x[3]))
+    np.testing.assert_array_equal(
+        shown_pixels(view.detail.image()), as_uint8(view.episode().query_x[3])
+    )
     view.next_episode()  # the panel follows the same position in the next episode
     assert view.detail.source.text() == view.episode().query_sources[3]
 
@@ -286,8 +299,12 @@ def test_open_in_adaptation_and_export(make_view, qtbot, monkeypatch, context, t
     config = ExperimentConfig()
     config.algorithm.name = "protonet"
     context.set_config_provider(lambda: config)
-    view = make_view(DataConfig(dataset="glyphs", ways=3, shots=2, queries=2, rotations=True), "test",
-                     seed=9, index=6)
+    view = make_view(
+        DataConfig(dataset="glyphs", ways=3, shots=2, queries=2, rotations=True),
+        "test",
+        seed=9,
+        index=6,
+    )
     wait_shown(qtbot, view, 6)
     payloads, shown = [], []
     context.openEpisodeInAdaptation.connect(payloads.append)
@@ -297,8 +314,14 @@ def test_open_in_adaptation_and_export(make_view, qtbot, monkeypatch, context, t
     (p,) = payloads
     assert (p["split"], p["seed"], p["index"]) == ("test", 9, 6)
     assert p["config"].algorithm.name == "protonet"
-    assert (p["config"].data.ways, p["config"].data.shots, p["config"].data.rotations) == (3, 2, True)
-    assert torch.equal(p["episode"].support_x, EpisodeSampler(fake_images("test"), 3, 2, 2, 9)[6].support_x)
+    assert (p["config"].data.ways, p["config"].data.shots, p["config"].data.rotations) == (
+        3,
+        2,
+        True,
+    )
+    assert torch.equal(
+        p["episode"].support_x, EpisodeSampler(fake_images("test"), 3, 2, 2, 9)[6].support_x
+    )
 
     out = view.export_png(tmp_path / "ep.png")
     picture = QImage(str(out))
@@ -333,7 +356,9 @@ def test_settings_survive_a_new_view(make_view, qtbot, context):
 
 
 def test_real_omniglot(make_view, qtbot, omniglot_dir):
-    data = DataConfig(dataset="omniglot", path=str(omniglot_dir), ways=5, shots=1, queries=2, rotations=True)
+    data = DataConfig(
+        dataset="omniglot", path=str(omniglot_dir), ways=5, shots=1, queries=2, rotations=True
+    )
     view = make_view(data, "train", seed=0, index=2)
     wait_shown(qtbot, view, 2, timeout=60000)
     expected = registry.make_sampler(data, "train", 0)[2]

@@ -42,7 +42,8 @@ def test_every_field_has_a_row_with_its_label_help_and_kind(form: ConfigForm) ->
         elif f.metadata["choices"]:
             assert isinstance(row.editor, ChoiceEditor)
             assert [row.editor.itemText(i) for i in range(row.editor.count())] == list(
-                f.metadata["choices"])
+                f.metadata["choices"]
+            )
         elif kind is int:
             assert isinstance(row.editor, IntEditor)
             assert row.editor.minimum() == f.metadata["min"]
@@ -50,7 +51,12 @@ def test_every_field_has_a_row_with_its_label_help_and_kind(form: ConfigForm) ->
         elif f.metadata["log"]:
             assert isinstance(row.editor, LogFloatEdit)
     assert [g.title() for g in form.groups.values()] == [
-        "Data", "Model", "Algorithm", "Training", "Evaluation"]
+        "Data",
+        "Model",
+        "Algorithm",
+        "Training",
+        "Evaluation",
+    ]
 
 
 @pytest.mark.parametrize("preset", [p.name for p in list_presets()])

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit
 from workbench import config as configlib
 from workbench.config import ExperimentConfig, to_dict
 from workbench.gui.experiment.form import ConfigForm
-from workbench.gui.widgets.field_editors import CheckEditor, ChoiceEditor
 from workbench.gui.main_window import MainWindow
+from workbench.gui.widgets.field_editors import CheckEditor, ChoiceEditor
 from workbench.presets import list_presets
 
 KEYS = [key for key, _f, _v in ExperimentConfig().fields()]
@@ -30,9 +30,37 @@ PRESETS = [p.name for p in list_presets()]
 typed = st.one_of(
     st.integers(min_value=-(2**40), max_value=2**40).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(["", " ", "0", "-0", "1e-3", "1E+2", ".5", "5.", "1,5", "0x10", "nan",
-                     "inf", "-inf", "1e309", "1e-400", "  0.01 ", "++1", "1_000", "∞", "½",
-                     "glyphs", "maml", "cuda", "../x", "~/data", "C:\\data", "é/ü/字"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "-0",
+            "1e-3",
+            "1E+2",
+            ".5",
+            "5.",
+            "1,5",
+            "0x10",
+            "nan",
+            "inf",
+            "-inf",
+            "1e309",
+            "1e-400",
+            "  0.01 ",
+            "++1",
+            "1_000",
+            "∞",
+            "½",
+            "glyphs",
+            "maml",
+            "cuda",
+            "../x",
+            "~/data",
+            "C:\\data",
+            "é/ü/字",
+        ]
+    ),
     st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12),
 )
 edit = st.tuples(st.sampled_from(KEYS), typed, st.integers(min_value=0, max_value=50))

@@ -40,14 +40,37 @@ def make_run(runs_dir: Path, name: str, iterations: int, accuracy_start: float) 
     store = RunStore.create(runs_dir, config, name)
     for i in range(1, iterations + 1):
         acc = accuracy_start + 0.3 * i / iterations
-        store.append_metric(ev.TrainerEvent(ev.ITERATION, i, iterations, 0.1 * i, {
-            "loss": 1.5 - acc, "accuracy": acc, "pre_loss": 1.6, "pre_accuracy": 0.2,
-            "meta_lr": 0.003}).to_json())
+        store.append_metric(
+            ev.TrainerEvent(
+                ev.ITERATION,
+                i,
+                iterations,
+                0.1 * i,
+                {
+                    "loss": 1.5 - acc,
+                    "accuracy": acc,
+                    "pre_loss": 1.6,
+                    "pre_accuracy": 0.2,
+                    "meta_lr": 0.003,
+                },
+            ).to_json()
+        )
         if i % 10 == 0:
-            store.append_metric(ev.TrainerEvent(ev.EVALUATION, i, iterations, 0.1 * i, {
-                "val_query_accuracy_pre": 0.2, "val_query_accuracy_post": acc,
-                "val_support_accuracy_pre": 0.2, "val_support_accuracy_post": 1.0,
-                "val_ci95": 0.02}).to_json())
+            store.append_metric(
+                ev.TrainerEvent(
+                    ev.EVALUATION,
+                    i,
+                    iterations,
+                    0.1 * i,
+                    {
+                        "val_query_accuracy_pre": 0.2,
+                        "val_query_accuracy_post": acc,
+                        "val_support_accuracy_pre": 0.2,
+                        "val_support_accuracy_post": 1.0,
+                        "val_ci95": 0.02,
+                    },
+                ).to_json()
+            )
     store.close()
     store.write_summary(status="finished", iteration=iterations)
     return store.path
@@ -63,10 +86,14 @@ def test_views_are_tabs_in_the_agreed_order(window: MainWindow) -> None:
 
 
 def test_every_button_has_a_tooltip(window: MainWindow) -> None:
-    missing = [b.text() or b.objectName() for b in window.panel.findChildren(QAbstractButton)
-               if not b.toolTip() and b.isVisibleTo(window.panel)]
-    missing += [b.text() for b in window.training_view.findChildren(QAbstractButton)
-                if not b.toolTip()]
+    missing = [
+        b.text() or b.objectName()
+        for b in window.panel.findChildren(QAbstractButton)
+        if not b.toolTip() and b.isVisibleTo(window.panel)
+    ]
+    missing += [
+        b.text() for b in window.training_view.findChildren(QAbstractButton) if not b.toolTip()
+    ]
     assert not missing
     for i in range(window.tabs.count()):
         assert window.tabs.tabToolTip(i)
@@ -75,10 +102,20 @@ def test_every_button_has_a_tooltip(window: MainWindow) -> None:
 def test_menus_and_shortcuts(window: MainWindow) -> None:
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert menus == ["File", "Training", "View", "Help"]
-    shortcuts = {s.toString() for a in window.findChildren(type(window.start_action))
-                 for s in a.shortcuts()}
-    for key in ("Ctrl+Return", "Ctrl+.", "Esc", "F5", "Ctrl+Shift+P", "Ctrl+1", "Ctrl+4",
-                "Ctrl+O", "Ctrl+S"):
+    shortcuts = {
+        s.toString() for a in window.findChildren(type(window.start_action)) for s in a.shortcuts()
+    }
+    for key in (
+        "Ctrl+Return",
+        "Ctrl+.",
+        "Esc",
+        "F5",
+        "Ctrl+Shift+P",
+        "Ctrl+1",
+        "Ctrl+4",
+        "Ctrl+O",
+        "Ctrl+S",
+    ):
         assert key in shortcuts, key
     assert window.space_shortcut.key().toString() == "Space"
 
@@ -90,7 +127,10 @@ def test_invalid_field_disables_start_and_shows_why(window: MainWindow) -> None:
     assert not window.start_button.isEnabled() and not window.start_action.isEnabled()
     row = window.form.rows["data.image_size"]
     assert "at least 16x16" in row.message.text() and row.message.isVisible()
-    assert window.invalid_label.isVisible() and "the field marked in red above needs" in window.invalid_label.text()
+    assert (
+        window.invalid_label.isVisible()
+        and "the field marked in red above needs" in window.invalid_label.text()
+    )
     window.start_training()  # the shortcut path is refused too
     assert not window.session.running
     assert "data.image_size" in window.statusBar().currentMessage()
@@ -215,8 +255,9 @@ def test_context_requests_reach_the_right_place(window: MainWindow, monkeypatch)
         assert window.tabs.currentWidget() is window.views["adaptation"]
 
 
-def test_space_goes_to_form_editors_and_starts_elsewhere(window: MainWindow, qtbot,
-                                                         monkeypatch) -> None:
+def test_space_goes_to_form_editors_and_starts_elsewhere(
+    window: MainWindow, qtbot, monkeypatch
+) -> None:
     calls = []
     monkeypatch.setattr(window, "toggle_start_pause", lambda: calls.append("toggle"))
     window.show()
@@ -269,8 +310,12 @@ def test_screenshot_command_arguments() -> None:
     from workbench.gui.screenshot import parse_size
 
     args = _parser().parse_args(["screenshot", "--out", "shots", "--theme", "dark"])
-    assert (args.command, args.theme, args.size, args.iterations) == ("screenshot", "dark",
-                                                                      "1280x800", 60)
+    assert (args.command, args.theme, args.size, args.iterations) == (
+        "screenshot",
+        "dark",
+        "1280x800",
+        60,
+    )
     assert parse_size("1280x800") == (1280, 800)
     for bad in ("big", "10x10", "1280"):
         with pytest.raises(ConfigError, match="--size"):
@@ -282,12 +327,25 @@ def test_a_long_run_is_drawn_downsampled(window: MainWindow) -> None:
     view = window.training_view
     view.begin_run("long", "", regression=False)
     for i in range(1, 100_001):
-        view.live.add(ev.ITERATION, i, 100_000, i * 0.01, {
-            "loss": 1.0 / i, "accuracy": 0.5, "pre_loss": 1.0, "pre_accuracy": 0.2,
-            "meta_lr": 0.001})
+        view.live.add(
+            ev.ITERATION,
+            i,
+            100_000,
+            i * 0.01,
+            {
+                "loss": 1.0 / i,
+                "accuracy": 0.5,
+                "pre_loss": 1.0,
+                "pre_accuracy": 0.2,
+                "meta_lr": 0.001,
+            },
+        )
     view.redraw(force=True)
-    item = next(i for i in view.plots["loss"].getPlotItem().listDataItems()
-                if i.name() == "after adaptation")
+    item = next(
+        i
+        for i in view.plots["loss"].getPlotItem().listDataItems()
+        if i.name() == "after adaptation"
+    )
     assert len(item.xData) == 100_000
     assert item.opts["autoDownsample"] and item.opts["downsampleMethod"] == "peak"
     assert item.opts["clipToView"]
@@ -305,8 +363,9 @@ def test_costly_redraws_come_less_often(window: MainWindow, monkeypatch) -> None
     clock = iter([0.0, 0.020, 1.0, 1.200, 2.0, 2.001])
     monkeypatch.setattr(tv, "perf_counter", lambda: next(clock))
     for cost_ms, interval in ((20, 400), (200, tv.SLOWEST_REDRAW_MS), (1, 1000 // tv.REDRAW_HZ)):
-        view.add_event(ev.TrainerEvent(ev.ITERATION, view.live.iteration + 1, 10, 0.0,
-                                       {"loss": 1.0}))
+        view.add_event(
+            ev.TrainerEvent(ev.ITERATION, view.live.iteration + 1, 10, 0.0, {"loss": 1.0})
+        )
         view.redraw()
         assert view._timer.interval() == interval, cost_ms
 
@@ -318,14 +377,18 @@ def test_resumed_curves_never_repeat_an_iteration() -> None:
     from workbench.gui.training.series import RunSeries
 
     series = RunSeries("resumed")
-    records = [ev.TrainerEvent(ev.ITERATION, i, 20, float(i), {"loss": 1.0 / i}).to_json()
-               for i in range(1, 13)]
-    records.append(ev.TrainerEvent(ev.EVALUATION, 10, 20, 10.0,
-                                   {"val_query_accuracy_post": 0.5}).to_json())
+    records = [
+        ev.TrainerEvent(ev.ITERATION, i, 20, float(i), {"loss": 1.0 / i}).to_json()
+        for i in range(1, 13)
+    ]
+    records.append(
+        ev.TrainerEvent(ev.EVALUATION, 10, 20, 10.0, {"val_query_accuracy_post": 0.5}).to_json()
+    )
     series.add_records(records)
     for i in (11, 12, 13, 14):  # 11 and 12 were in the log already
-        assert series.add_event(ev.TrainerEvent(ev.ITERATION, i, 20, float(i),
-                                                {"loss": 1.0 / i})) == (i > 12)
+        assert series.add_event(
+            ev.TrainerEvent(ev.ITERATION, i, 20, float(i), {"loss": 1.0 / i})
+        ) == (i > 12)
     assert not series.add_event(ev.TrainerEvent(ev.EVALUATION, 10, 20, 10.0, {}))
     assert series.it["iteration"].view().tolist() == list(range(1, 15))
     assert series.val["iteration"].view().tolist() == [10]

@@ -10,18 +10,17 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
+from test_runs import TEST_RESULT, make_run  # noqa: E402  (tests/ is on sys.path)
 
 from workbench.config import parse_overrides
 from workbench.engine.runs import RunStore, run_info
+from workbench.gui.context import GuiContext
 from workbench.gui.runs import dialogs as runs_dialogs
 from workbench.gui.runs import view as runs_view
-from workbench.gui.context import GuiContext
 from workbench.gui.runs.model import BEST, DURATION, HEADERS, INFO_ROLE, NAME, STATUS, TEST
 from workbench.gui.runs.view import RunsView
 from workbench.gui.theme import DARK, LIGHT
 from workbench.presets import load_preset
-
-from test_runs import TEST_RESULT, make_run  # noqa: E402  (tests/ is on sys.path)
 
 LONG = 60000
 
@@ -38,12 +37,24 @@ def context(tmp_path: Path) -> GuiContext:
 def runs(context: GuiContext) -> dict[str, RunStore]:
     root = context.runs_dir()
     stores = {
-        "maml-a": make_run(root, "maml-a", overrides=("algorithm.inner_lr=0.4",),
-                           best=(0.7123456, 0.0211111), test=TEST_RESULT),
-        "maml-b": make_run(root, "maml-b", overrides=("algorithm.inner_lr=0.1",),
-                           best=(0.6512345, 0.0199999), status="stopped", iterations=30),
-        "proto": make_run(root, "proto", overrides=("algorithm.name=protonet",),
-                          best=(0.8011111, 0.0155555)),
+        "maml-a": make_run(
+            root,
+            "maml-a",
+            overrides=("algorithm.inner_lr=0.4",),
+            best=(0.7123456, 0.0211111),
+            test=TEST_RESULT,
+        ),
+        "maml-b": make_run(
+            root,
+            "maml-b",
+            overrides=("algorithm.inner_lr=0.1",),
+            best=(0.6512345, 0.0199999),
+            status="stopped",
+            iterations=30,
+        ),
+        "proto": make_run(
+            root, "proto", overrides=("algorithm.name=protonet",), best=(0.8011111, 0.0155555)
+        ),
     }
     stores["maml-b"].write_summary(total=60)  # stopped halfway: resumable
     broken = make_run(root, "broken", checkpoint=False)
@@ -58,9 +69,16 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from workbench.engine.trainer import Trainer
 
     config = parse_overrides(
-        ["train.iterations=4", "train.meta_batch_size=2", "train.eval_every=2",
-         "train.val_episodes=2", "train.checkpoint_every=2", "train.device=cpu",
-         "eval.episodes=12", "eval.inner_steps=2"],
+        [
+            "train.iterations=4",
+            "train.meta_batch_size=2",
+            "train.eval_every=2",
+            "train.val_episodes=2",
+            "train.checkpoint_every=2",
+            "train.device=cpu",
+            "eval.episodes=12",
+            "eval.inner_steps=2",
+        ],
         load_preset("sinusoid-maml"),
     ).validate()
     trainer = Trainer.create(config, tmp_path_factory.mktemp("trained"), name="tiny-sinusoid")
@@ -85,8 +103,10 @@ def row_of(view: RunsView, name: str) -> int:
 
 
 def select(view: RunsView, *names: str) -> None:
-    infos = {view.proxy.index(r, 0).data(INFO_ROLE).name: view.proxy.index(r, 0).data(INFO_ROLE)
-             for r in range(view.proxy.rowCount())}
+    infos = {
+        view.proxy.index(r, 0).data(INFO_ROLE).name: view.proxy.index(r, 0).data(INFO_ROLE)
+        for r in range(view.proxy.rowCount())
+    }
     view.select_paths([infos[n].path for n in names])
 
 
@@ -126,7 +146,9 @@ def test_sort_and_filter(qtbot, context, runs) -> None:
     assert view.proxy.rowCount() == 1
     view.filter_edit.setText("")
     view.status_filter.setCurrentIndex(view.status_filter.findData("stopped"))
-    assert [view.proxy.index(r, 0).data(INFO_ROLE).name for r in range(view.proxy.rowCount())] == ["maml-b"]
+    assert [view.proxy.index(r, 0).data(INFO_ROLE).name for r in range(view.proxy.rowCount())] == [
+        "maml-b"
+    ]
     assert "1 of 4 runs shown" in view.count_label.text()
     finish(view)
 
@@ -138,12 +160,20 @@ def test_new_and_changed_runs_appear_without_refresh(qtbot, context, runs) -> No
     live = make_run(context.runs_dir(), "live", status="running")  # this process: running
     qtbot.waitUntil(lambda: view.model.rowCount() == 5, timeout=LONG)
     assert view.poll_timer.isActive()
-    live.append_metric({"kind": "iteration", "iteration": 21, "total": 20, "elapsed": 11.0,
-                        "values": {"loss": 0.1}})
+    live.append_metric(
+        {
+            "kind": "iteration",
+            "iteration": 21,
+            "total": 20,
+            "elapsed": 11.0,
+            "values": {"loss": 0.1},
+        }
+    )
     live.close()
     live.write_summary(status="finished")
-    qtbot.waitUntil(lambda: view.model.info(view.model.row_of(live.path)).status == "finished",
-                    timeout=LONG)
+    qtbot.waitUntil(
+        lambda: view.model.info(view.model.row_of(live.path)).status == "finished", timeout=LONG
+    )
     qtbot.waitUntil(lambda: not view.poll_timer.isActive(), timeout=LONG)
     assert [i.name for i in view.selected_infos()] == ["maml-a"]  # selection survives updates
     shutil.rmtree(runs["proto"].path)
@@ -151,7 +181,9 @@ def test_new_and_changed_runs_appear_without_refresh(qtbot, context, runs) -> No
     finish(view)
 
 
-def test_overlay_emits_two_paths_and_the_training_view_draws_two_curves(qtbot, context, runs) -> None:
+def test_overlay_emits_two_paths_and_the_training_view_draws_two_curves(
+    qtbot, context, runs
+) -> None:
     view = make_view(qtbot, context)
     qtbot.waitUntil(lambda: view.model.rowCount() == 4, timeout=LONG)
     select(view, "maml-a", "proto")
@@ -171,8 +203,13 @@ def test_overlay_emits_two_paths_and_the_training_view_draws_two_curves(qtbot, c
     view.overlay_action.trigger()
 
     def drawn() -> int:
-        return len([item for item in tv.plots["validation"].getPlotItem().listDataItems()
-                    if item.xData is not None and len(item.xData) == 2])
+        return len(
+            [
+                item
+                for item in tv.plots["validation"].getPlotItem().listDataItems()
+                if item.xData is not None and len(item.xData) == 2
+            ]
+        )
 
     qtbot.waitUntil(lambda: drawn() == 2, timeout=LONG)
     # the preview under the table draws the same two runs
@@ -214,8 +251,9 @@ def test_rename_with_f2(qtbot, context, runs) -> None:
     editor.selectAll()
     QTest.keyClicks(editor, "first-order, lr 0.1")
     QTest.keyClick(editor, Qt.Key.Key_Return)  # the delegate commits in a queued call
-    qtbot.waitUntil(lambda: run_info(runs["maml-b"].path).name == "first-order, lr 0.1",
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: run_info(runs["maml-b"].path).name == "first-order, lr 0.1", timeout=5000
+    )
     assert view.model.info(view.model.row_of(runs["maml-b"].path)).name == "first-order, lr 0.1"
     assert view.rename_run(runs["maml-b"].path, "   ") is False
     assert "empty" in view.message.text()
@@ -226,7 +264,9 @@ def test_delete_asks_first(qtbot, context, runs, monkeypatch) -> None:
     view = make_view(qtbot, context)
     qtbot.waitUntil(lambda: view.model.rowCount() == 4, timeout=LONG)
     asked = []
-    monkeypatch.setattr(runs_dialogs, "confirm_delete", lambda parent, names: asked.append(names) or False)
+    monkeypatch.setattr(
+        runs_dialogs, "confirm_delete", lambda parent, names: asked.append(names) or False
+    )
     select(view, "proto", "broken")
     view.activateWindow()
     view.table.setFocus()
@@ -246,7 +286,9 @@ def test_open_folder(qtbot, context, runs, monkeypatch) -> None:
     view = make_view(qtbot, context)
     qtbot.waitUntil(lambda: view.model.rowCount() == 4, timeout=LONG)
     opened = []
-    monkeypatch.setattr(runs_view.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    monkeypatch.setattr(
+        runs_view.QDesktopServices, "openUrl", lambda url: opened.append(url) or True
+    )
     select(view, "maml-a")
     view.folder_action.trigger()
     assert [u.toLocalFile() for u in opened] == [str(runs["maml-a"].path)]
@@ -259,7 +301,11 @@ def test_exports_hold_the_stored_numbers(qtbot, context, runs, monkeypatch, tmp_
     select(view, "maml-a", "maml-b")
     targets = iter([tmp_path / "cmp.md", tmp_path / "cmp.csv", tmp_path / "curves.csv"])
     monkeypatch.setattr(runs_dialogs, "ask_save_path", lambda *a: next(targets))
-    for action in (view.exporter.markdown_action, view.exporter.csv_action, view.exporter.curves_action):
+    for action in (
+        view.exporter.markdown_action,
+        view.exporter.csv_action,
+        view.exporter.curves_action,
+    ):
         with qtbot.waitSignal(view.exporter.task.finished, timeout=LONG):
             action.trigger()
     markdown = (tmp_path / "cmp.md").read_text()
@@ -267,7 +313,9 @@ def test_exports_hold_the_stored_numbers(qtbot, context, runs, monkeypatch, tmp_
     assert "68.43% ± 1.23%" in markdown and "600 episodes, 5 inner steps" in markdown
     rows = list(csv.DictReader((tmp_path / "cmp.csv").open()))
     assert {r["run"]: float(r["best_val_accuracy"]) for r in rows} == {
-        "maml-a": 0.7123456, "maml-b": 0.6512345}
+        "maml-a": 0.7123456,
+        "maml-b": 0.6512345,
+    }
     curves = list(csv.DictReader((tmp_path / "curves.csv").open()))
     assert len(curves) == (20 + 2) + (30 + 3)
     assert "written to" in view.message.text()
@@ -279,7 +327,8 @@ def test_exports_hold_the_stored_numbers(qtbot, context, runs, monkeypatch, tmp_
 
 
 def test_evaluate_stores_and_shows_the_result_and_cancel_stores_nothing(
-        qtbot, context, trained_run) -> None:
+    qtbot, context, trained_run
+) -> None:
     shutil.copytree(trained_run, context.runs_dir() / trained_run.name)
     big = context.runs_dir() / "huge-eval"
     shutil.copytree(trained_run, big)
@@ -326,7 +375,9 @@ def test_evaluate_stores_and_shows_the_result_and_cancel_stores_nothing(
     finish(view)
 
 
-def test_runs_folder_can_be_changed_and_empty_state(qtbot, context, runs, monkeypatch, tmp_path) -> None:
+def test_runs_folder_can_be_changed_and_empty_state(
+    qtbot, context, runs, monkeypatch, tmp_path
+) -> None:
     view = make_view(qtbot, context)
     qtbot.waitUntil(lambda: view.model.rowCount() == 4, timeout=LONG)
     other = tmp_path / "elsewhere"

@@ -72,8 +72,14 @@ def wait_iteration(qtbot, window: MainWindow, at_least: int) -> None:
 
 
 def test_demo_start_plots_points_and_finishes_a_run(window: MainWindow, qtbot) -> None:
-    configure(window, "demo", train__iterations=6, train__eval_every=3, train__val_episodes=4,
-              train__meta_batch_size=2)
+    configure(
+        window,
+        "demo",
+        train__iterations=6,
+        train__eval_every=3,
+        train__val_episodes=4,
+        train__meta_batch_size=2,
+    )
     with qtbot.waitSignal(window.context.trainingFinished, timeout=LONG) as finished:
         with qtbot.waitSignal(window.context.trainingStarted, timeout=LONG) as started:
             window.start_button.click()
@@ -86,10 +92,23 @@ def test_demo_start_plots_points_and_finishes_a_run(window: MainWindow, qtbot) -
     assert RunStore(run_dir).has_checkpoint("last")
     view = window.training_view
     # drawn by the view's redraw timer
-    qtbot.waitUntil(lambda: (view.curve_points("loss"), view.curve_points("accuracy"),
-                             view.curve_points("validation")) == (6, 6, 2), timeout=5000)
-    assert view.legend_names("validation") == ["query, after", "query, before",
-                                               "support, after", "support, before"]
+    qtbot.waitUntil(
+        lambda: (
+            (
+                view.curve_points("loss"),
+                view.curve_points("accuracy"),
+                view.curve_points("validation"),
+            )
+            == (6, 6, 2)
+        ),
+        timeout=5000,
+    )
+    assert view.legend_names("validation") == [
+        "query, after",
+        "query, before",
+        "support, after",
+        "support, before",
+    ]
     qtbot.waitUntil(lambda: "6 / 6" in window.iteration_label.text(), timeout=5000)
     assert "Validation @ 6" in view.log.toPlainText()
     assert window.context.live_trainer() is None
@@ -98,8 +117,14 @@ def test_demo_start_plots_points_and_finishes_a_run(window: MainWindow, qtbot) -
 
 
 def test_pause_resume_and_stop(window: MainWindow, qtbot) -> None:
-    configure(window, "sinusoid-maml", train__iterations=1_000_000, train__eval_every=0,
-              train__meta_batch_size=2, train__checkpoint_every=1_000_000)
+    configure(
+        window,
+        "sinusoid-maml",
+        train__iterations=1_000_000,
+        train__eval_every=0,
+        train__meta_batch_size=2,
+        train__checkpoint_every=1_000_000,
+    )
     window.start_training()
     wait_iteration(qtbot, window, 3)
     thread = window.session._thread
@@ -133,8 +158,13 @@ def test_pause_resume_and_stop(window: MainWindow, qtbot) -> None:
 
 
 def test_space_starts_and_pauses_outside_the_form(window: MainWindow, qtbot) -> None:
-    configure(window, "sinusoid-maml", train__iterations=1_000_000, train__eval_every=0,
-              train__meta_batch_size=2)
+    configure(
+        window,
+        "sinusoid-maml",
+        train__iterations=1_000_000,
+        train__eval_every=0,
+        train__meta_batch_size=2,
+    )
     window.training_view.plots["loss"].setFocus()
     window._on_space()
     assert window.session.running
@@ -145,8 +175,9 @@ def test_space_starts_and_pauses_outside_the_form(window: MainWindow, qtbot) -> 
         window.stop_action.trigger()  # Ctrl+. / Esc
 
 
-def test_error_while_creating_the_trainer_shows_dialog(window: MainWindow, qtbot, tmp_path,
-                                                       monkeypatch) -> None:
+def test_error_while_creating_the_trainer_shows_dialog(
+    window: MainWindow, qtbot, tmp_path, monkeypatch
+) -> None:
     shown = []
     monkeypatch.setattr(dialogs, "show_error", lambda *args: shown.append(args))
     configure(window, "demo", data__dataset="folder", data__path=str(tmp_path / "missing"))
@@ -167,8 +198,9 @@ def test_error_while_creating_the_trainer_shows_dialog(window: MainWindow, qtbot
     assert again.args[1] == "finished"
 
 
-def test_failure_during_training_shows_message_and_details(window: MainWindow, qtbot,
-                                                          monkeypatch) -> None:
+def test_failure_during_training_shows_message_and_details(
+    window: MainWindow, qtbot, monkeypatch
+) -> None:
     shown = []
     monkeypatch.setattr(dialogs, "show_error", lambda *args: shown.append(args))
     original = Trainer.meta_lr
@@ -184,7 +216,7 @@ def test_failure_during_training_shows_message_and_details(window: MainWindow, q
         window.start_training()
     run_dir, status = finished.args
     assert status == "failed" and run_dir
-    (_parent, title, message, details), = shown
+    ((_parent, title, message, details),) = shown
     assert title == "Training failed"
     assert "the learning-rate schedule broke" in message
     assert "Traceback" in details and "broken" in details
@@ -193,8 +225,9 @@ def test_failure_during_training_shows_message_and_details(window: MainWindow, q
     assert window.start_button.isEnabled() and not window.session.running
 
 
-def test_closing_during_training_asks_then_stops_and_joins(window: MainWindow, qtbot,
-                                                           monkeypatch) -> None:
+def test_closing_during_training_asks_then_stops_and_joins(
+    window: MainWindow, qtbot, monkeypatch
+) -> None:
     answers = [False, True]
     asked = []
 
@@ -203,8 +236,13 @@ def test_closing_during_training_asks_then_stops_and_joins(window: MainWindow, q
         return answers.pop(0)
 
     monkeypatch.setattr(dialogs, "confirm_stop_training", confirm)
-    configure(window, "sinusoid-maml", train__iterations=1_000_000, train__eval_every=0,
-              train__checkpoint_every=1_000_000)
+    configure(
+        window,
+        "sinusoid-maml",
+        train__iterations=1_000_000,
+        train__eval_every=0,
+        train__checkpoint_every=1_000_000,
+    )
     with qtbot.waitSignal(window.context.trainingStarted, timeout=LONG) as started:
         window.start_training()
     wait_iteration(qtbot, window, 2)
@@ -226,7 +264,8 @@ def test_closing_during_training_asks_then_stops_and_joins(window: MainWindow, q
 
 
 def test_out_of_memory_says_what_to_change_and_the_window_stays_usable(
-        window: MainWindow, qtbot, monkeypatch) -> None:
+    window: MainWindow, qtbot, monkeypatch
+) -> None:
     import torch
 
     shown = []
@@ -239,13 +278,18 @@ def test_out_of_memory_says_what_to_change_and_the_window_stays_usable(
         return original(self, iteration)
 
     monkeypatch.setattr(Trainer, "meta_lr", out_of_memory)
-    configure(window, "sinusoid-maml", train__iterations=50, train__eval_every=0,
-              train__checkpoint_every=2)
+    configure(
+        window,
+        "sinusoid-maml",
+        train__iterations=50,
+        train__eval_every=0,
+        train__checkpoint_every=2,
+    )
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as finished:
         window.start_training()
     run_dir, status = finished.args
     assert status == "failed"
-    (_parent, title, message, _details), = shown
+    ((_parent, title, message, _details),) = shown
     assert title == "Training failed"
     assert "out of memory" in message and "smaller meta-batch" in message
     assert "first-order" in message
@@ -262,8 +306,14 @@ def test_out_of_memory_says_what_to_change_and_the_window_stays_usable(
 
 
 def test_resume_a_stopped_run_from_the_context(window: MainWindow, qtbot) -> None:
-    configure(window, "sinusoid-maml", train__iterations=400, train__eval_every=100,
-              train__val_episodes=2, train__checkpoint_every=1000)
+    configure(
+        window,
+        "sinusoid-maml",
+        train__iterations=400,
+        train__eval_every=100,
+        train__val_episodes=2,
+        train__checkpoint_every=1000,
+    )
     window.start_training()
     wait_iteration(qtbot, window, 5)
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as stopped:

@@ -25,8 +25,14 @@ def train(preset: str, *sets: str) -> Trainer:
 
 
 def test_sinusoid_maml_adapts_far_better_than_a_pretrained_baseline():
-    common = ("data.shots=5", "data.queries=10", "train.iterations=600",
-              "train.meta_batch_size=10", "train.meta_lr=0.003", "algorithm.inner_lr=0.02")
+    common = (
+        "data.shots=5",
+        "data.queries=10",
+        "train.iterations=600",
+        "train.meta_batch_size=10",
+        "train.meta_lr=0.003",
+        "algorithm.inner_lr=0.02",
+    )
     maml = train("sinusoid-maml", *common, "algorithm.name=maml")
     baseline = train("sinusoid-maml", *common, "algorithm.name=finetune")
     tasks = SinusoidSampler(5, 10, seed=99, split="test")

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
-QT_MODULES = ("PySide6", "PySide2", "PyQt5", "PyQt6", "pyqtgraph", "shiboken6", "shiboken2",
-              "qtpy")
+QT_MODULES = ("PySide6", "PySide2", "PyQt5", "PyQt6", "pyqtgraph", "shiboken6", "shiboken2", "qtpy")
 
 
 def qt_imports(source: str, filename: str) -> list[tuple[int, str]]:
@@ -23,11 +22,15 @@ def qt_imports(source: str, filename: str) -> list[tuple[int, str]]:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
-        elif (isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))
-              and getattr(node.func, "id", getattr(node.func, "attr", "")) in
-              ("import_module", "__import__")
-              and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, (ast.Name, ast.Attribute))
+            and getattr(node.func, "id", getattr(node.func, "attr", ""))
+            in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             names = [node.args[0].value]
         else:
             continue
@@ -43,11 +46,18 @@ def engine_files() -> list[Path]:
 
 
 def test_the_checker_sees_every_form_of_import() -> None:
-    source = ("import PySide6\nfrom PySide6.QtCore import QObject\nimport pyqtgraph as pg\n"
-              "def f():\n    from shiboken6 import isValid\n"
-              "importlib.import_module('PyQt6.QtWidgets')\nimport numpy\nfrom . import gui\n")
+    source = (
+        "import PySide6\nfrom PySide6.QtCore import QObject\nimport pyqtgraph as pg\n"
+        "def f():\n    from shiboken6 import isValid\n"
+        "importlib.import_module('PyQt6.QtWidgets')\nimport numpy\nfrom . import gui\n"
+    )
     assert [m for _line, m in qt_imports(source, "x.py")] == [
-        "PySide6", "PySide6.QtCore", "pyqtgraph", "shiboken6", "PyQt6.QtWidgets"]
+        "PySide6",
+        "PySide6.QtCore",
+        "pyqtgraph",
+        "shiboken6",
+        "PyQt6.QtWidgets",
+    ]
 
 
 def test_engine_files_exist() -> None:

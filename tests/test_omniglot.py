@@ -33,8 +33,14 @@ def test_all_has_242_characters_of_20_images(omniglot_dir: Path) -> None:
     # Latin and Greek are in both subsets; deduplicated, they appear once.
     assert sum(n.startswith("Latin/") for n in images.class_names) == 26
     assert alphabets(images.class_names) == {
-        "Balinese", "Early_Aramaic", "Greek", "Japanese_(katakana)", "Korean", "Latin",
-        "Sanskrit", "Tagalog",
+        "Balinese",
+        "Early_Aramaic",
+        "Greek",
+        "Japanese_(katakana)",
+        "Korean",
+        "Latin",
+        "Sanskrit",
+        "Tagalog",
     }
     first = images.sources[0][0]
     assert first.endswith(".png") and "images_background_small1" in first
@@ -86,7 +92,9 @@ def test_rotations_quadruple_the_classes(omniglot_dir: Path) -> None:
     assert torch.equal(rotated.images[:242], plain.images)
 
 
-def test_zip_and_extracted_folder_give_identical_tensors(omniglot_dir: Path, tmp_path: Path) -> None:
+def test_zip_and_extracted_folder_give_identical_tensors(
+    omniglot_dir: Path, tmp_path: Path
+) -> None:
     archive = omniglot_dir / "images_background_small1.zip"
     with zipfile.ZipFile(archive) as zf:
         zf.extractall(tmp_path)
@@ -104,7 +112,8 @@ def test_zip_and_extracted_folder_give_identical_tensors(omniglot_dir: Path, tmp
 def test_image_size_and_progress(omniglot_dir: Path) -> None:
     calls: list[tuple[float, str]] = []
     images = load_omniglot(
-        cfg(omniglot_dir / "images_background_small2.zip", image_size=20), "all",
+        cfg(omniglot_dir / "images_background_small2.zip", image_size=20),
+        "all",
         lambda f, m: calls.append((f, m)),
     )
     assert images.images.shape == (156, 20, 1, 20, 20)
@@ -162,8 +171,9 @@ def test_default_folder_empty_and_offline_download(
         omniglot.download_omniglot(tmp_path / "elsewhere")
 
 
-def test_empty_path_downloads_into_the_cache(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_path_downloads_into_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the data.path help promises: empty means the cache folder, fetched when empty."""
     from workbench.data.registry import load_split
 

@@ -23,8 +23,12 @@ from workbench.presets import load_preset
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
 
 OVERRIDES = [
-    "train.iterations=40", "train.meta_batch_size=2", "train.checkpoint_every=8",
-    "train.eval_every=16", "train.val_episodes=4", "train.device=cpu",
+    "train.iterations=40",
+    "train.meta_batch_size=2",
+    "train.checkpoint_every=8",
+    "train.eval_every=16",
+    "train.val_episodes=4",
+    "train.device=cpu",
 ]
 
 
@@ -53,8 +57,18 @@ def _summary_iteration(run_dir: Path) -> int:
 def _train_and_kill(runs: Path) -> Path:
     """Start ``workbench train`` in a subprocess; SIGKILL it once a checkpoint (after the first
     validation) is on disk and the log has gone beyond it."""
-    cmd = [sys.executable, "-m", "workbench.cli", "train", "sinusoid-maml", "--runs-dir",
-           str(runs), "--name", "killed", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "workbench.cli",
+        "train",
+        "sinusoid-maml",
+        "--runs-dir",
+        str(runs),
+        "--name",
+        "killed",
+        "--quiet",
+    ]
     for pair in OVERRIDES:
         cmd += ["--set", pair]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -62,16 +76,21 @@ def _train_and_kill(runs: Path) -> Path:
         deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
-                pytest.fail("training ended before it was killed: "
-                            + proc.stderr.read().decode(errors="replace")[-2000:])
+                pytest.fail(
+                    "training ended before it was killed: "
+                    + proc.stderr.read().decode(errors="replace")[-2000:]
+                )
             if time.monotonic() > deadline:
                 pytest.fail("no checkpoint appeared within 300 s")
             folders = [p for p in runs.glob("*") if p.is_dir() and not p.name.startswith(".")]
             if folders:
                 run_dir = folders[0]
                 checkpoint = _summary_iteration(run_dir)
-                if ((run_dir / "checkpoints" / "last.pt").exists() and checkpoint >= 16
-                        and _logged_iteration(run_dir) >= checkpoint + 2):
+                if (
+                    (run_dir / "checkpoints" / "last.pt").exists()
+                    and checkpoint >= 16
+                    and _logged_iteration(run_dir) >= checkpoint + 2
+                ):
                     break
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
@@ -127,21 +146,25 @@ def test_sigkill_leaves_an_interrupted_run_that_resumes_to_the_same_result(tmp_p
     assert [r["iteration"] for r in reference_steps] == list(range(1, 41))
     for mine, theirs in zip(resumed_steps, reference_steps):
         assert mine["values"]["loss"] == pytest.approx(theirs["values"]["loss"], rel=1e-5, abs=1e-7)
-        assert mine["values"]["pre_loss"] == pytest.approx(theirs["values"]["pre_loss"],
-                                                           rel=1e-5, abs=1e-7)
+        assert mine["values"]["pre_loss"] == pytest.approx(
+            theirs["values"]["pre_loss"], rel=1e-5, abs=1e-7
+        )
     resumed_val = _iteration_records(run_dir, "evaluation")
     reference_val = _iteration_records(ref_dir, "evaluation")
     assert [r["iteration"] for r in resumed_val] == [16, 32, 40]
     for mine, theirs in zip(resumed_val, reference_val):
         assert mine["values"]["val_query_loss_post"] == pytest.approx(
-            theirs["values"]["val_query_loss_post"], rel=1e-5, abs=1e-7)
+            theirs["values"]["val_query_loss_post"], rel=1e-5, abs=1e-7
+        )
 
     for kind in ("last", "best"):
         mine = RunStore(run_dir).load_checkpoint(kind)
         theirs = RunStore(ref_dir).load_checkpoint(kind)
         assert mine["iteration"] == theirs["iteration"]
         for name, tensor in theirs["learner"]["model"].items():
-            assert torch.allclose(mine["learner"]["model"][name], tensor, rtol=1e-5, atol=1e-7), name
+            assert torch.allclose(mine["learner"]["model"][name], tensor, rtol=1e-5, atol=1e-7), (
+                name
+            )
 
 
 def test_a_reused_pid_or_a_reboot_does_not_keep_a_dead_run_running(tmp_path: Path) -> None:

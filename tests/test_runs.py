@@ -29,20 +29,40 @@ from workbench.errors import RunError
 from workbench.presets import load_preset
 
 
-def make_run(runs_dir: Path, name: str, *, overrides: tuple[str, ...] = (), iterations: int = 20,
-             status: str = "finished", best: tuple[float, float] | None = (0.71234, 0.01501),
-             test: dict | None = None, checkpoint: bool = True) -> RunStore:
+def make_run(
+    runs_dir: Path,
+    name: str,
+    *,
+    overrides: tuple[str, ...] = (),
+    iterations: int = 20,
+    status: str = "finished",
+    best: tuple[float, float] | None = (0.71234, 0.01501),
+    test: dict | None = None,
+    checkpoint: bool = True,
+) -> RunStore:
     """A run folder as the trainer leaves it, without training (fast)."""
     config = parse_overrides([f"train.iterations={iterations}", *overrides], ExperimentConfig())
     store = RunStore.create(runs_dir, config, name)
     for i in range(1, iterations + 1):
-        store.append_metric({"kind": "iteration", "iteration": i, "total": iterations,
-                             "elapsed": 0.5 * i, "values": {"loss": 2.0 / i, "accuracy": i / 40}})
+        store.append_metric(
+            {
+                "kind": "iteration",
+                "iteration": i,
+                "total": iterations,
+                "elapsed": 0.5 * i,
+                "values": {"loss": 2.0 / i, "accuracy": i / 40},
+            }
+        )
         if i % 10 == 0:
-            store.append_metric({"kind": "evaluation", "iteration": i, "total": iterations,
-                                 "elapsed": 0.5 * i,
-                                 "values": {"val_query_accuracy_post": 0.5 + i / 100,
-                                            "val_ci95": 0.02}})
+            store.append_metric(
+                {
+                    "kind": "evaluation",
+                    "iteration": i,
+                    "total": iterations,
+                    "elapsed": 0.5 * i,
+                    "values": {"val_query_accuracy_post": 0.5 + i / 100, "val_ci95": 0.02},
+                }
+            )
     store.close()
     if checkpoint:
         store.save_checkpoint({"learner": {"model": {}}, "iteration": iterations}, "last")
@@ -58,7 +78,9 @@ def make_run(runs_dir: Path, name: str, *, overrides: tuple[str, ...] = (), iter
 # -- listing and damaged files ---------------------------------------------------------------------
 
 
-def test_damaged_files_are_reported_on_their_own_row_and_never_hide_the_others(tmp_path: Path) -> None:
+def test_damaged_files_are_reported_on_their_own_row_and_never_hide_the_others(
+    tmp_path: Path,
+) -> None:
     good = make_run(tmp_path, "good")
     truncated = make_run(tmp_path, "truncated-log")
     with open(truncated.metrics_path, "a", encoding="utf-8") as fh:
@@ -202,18 +224,40 @@ def test_delete_refuses_running_runs_and_foreign_folders(tmp_path: Path) -> None
 # -- exports --------------------------------------------------------------------------------------
 
 
-TEST_RESULT = {"accuracy": 0.6843217, "ci95": 0.0123456, "mse": None, "mse_ci95": None,
-               "episodes": 600, "steps": 5, "split": "test", "checkpoint": "best", "seed": 1234}
+TEST_RESULT = {
+    "accuracy": 0.6843217,
+    "ci95": 0.0123456,
+    "mse": None,
+    "mse_ci95": None,
+    "episodes": 600,
+    "steps": 5,
+    "split": "test",
+    "checkpoint": "best",
+    "seed": 1234,
+}
 
 
 def _three_runs(tmp_path: Path) -> list[RunStore]:
     return [
-        make_run(tmp_path, "maml-a", overrides=("algorithm.inner_lr=0.4", "train.meta_lr=0.003"),
-                 best=(0.7123456, 0.0211111), test=TEST_RESULT),
-        make_run(tmp_path, "maml-b", overrides=("algorithm.inner_lr=0.1", "train.meta_lr=0.001"),
-                 best=(0.6512345, 0.0199999)),
-        make_run(tmp_path, "proto", overrides=("algorithm.name=protonet", "train.meta_lr=0.001"),
-                 best=(0.8011111, 0.0155555)),
+        make_run(
+            tmp_path,
+            "maml-a",
+            overrides=("algorithm.inner_lr=0.4", "train.meta_lr=0.003"),
+            best=(0.7123456, 0.0211111),
+            test=TEST_RESULT,
+        ),
+        make_run(
+            tmp_path,
+            "maml-b",
+            overrides=("algorithm.inner_lr=0.1", "train.meta_lr=0.001"),
+            best=(0.6512345, 0.0199999),
+        ),
+        make_run(
+            tmp_path,
+            "proto",
+            overrides=("algorithm.name=protonet", "train.meta_lr=0.001"),
+            best=(0.8011111, 0.0155555),
+        ),
     ]
 
 
@@ -231,7 +275,11 @@ def test_comparison_csv_holds_the_stored_numbers_and_the_differing_keys(tmp_path
     assert float(rows[1]["best_val_accuracy"]) == 0.6512345
     assert float(rows[0]["test_accuracy"]) == 0.6843217
     assert float(rows[0]["test_ci95"]) == 0.0123456
-    assert (rows[0]["test_episodes"], rows[0]["test_steps"], rows[0]["test_split"]) == ("600", "5", "test")
+    assert (rows[0]["test_episodes"], rows[0]["test_steps"], rows[0]["test_split"]) == (
+        "600",
+        "5",
+        "test",
+    )
     assert rows[1]["test_accuracy"] == ""
     assert rows[0]["algorithm.inner_lr"] == "0.4"
     assert rows[2]["algorithm.inner_lr"] == run_export.NOT_APPLICABLE  # protonet has no inner loop
@@ -261,8 +309,11 @@ def test_curves_csv_has_every_logged_number(tmp_path: Path) -> None:
     assert len(rows) == 2 * (20 + 2)
     text = run_export.curves_csv([r.path for r in runs])
     parsed = list(csv.DictReader(io.StringIO(text)))
-    step7 = next(r for r in parsed if r["run"] == "maml-b" and r["kind"] == "iteration"
-                 and r["iteration"] == "7")
+    step7 = next(
+        r
+        for r in parsed
+        if r["run"] == "maml-b" and r["kind"] == "iteration" and r["iteration"] == "7"
+    )
     assert float(step7["loss"]) == 2.0 / 7
     val = [r for r in parsed if r["run"] == "maml-a" and r["kind"] == "evaluation"]
     assert [float(r["val_query_accuracy_post"]) for r in val] == [0.6, 0.7]
@@ -271,8 +322,22 @@ def test_curves_csv_has_every_logged_number(tmp_path: Path) -> None:
 def test_export_files_and_cli(tmp_path: Path, capsys) -> None:
     runs = _three_runs(tmp_path / "runs")
     md, table, curves = tmp_path / "out" / "c.md", tmp_path / "out" / "c.csv", tmp_path / "k.csv"
-    assert main(["runs", "--runs-dir", str(tmp_path / "runs"), "--export-md", str(md),
-                 "--export-csv", str(table), "--curves", str(curves)]) == 0
+    assert (
+        main(
+            [
+                "runs",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--export-md",
+                str(md),
+                "--export-csv",
+                str(table),
+                "--curves",
+                str(curves),
+            ]
+        )
+        == 0
+    )
     assert "71.23% ± 2.11%" in md.read_text()
     assert len(list(csv.DictReader(table.open()))) == 3
     assert len(curves.read_text().splitlines()) == 1 + 3 * 22
@@ -303,7 +368,10 @@ def test_tensorboard_export_maps_training_and_validation_scalars(tmp_path: Path)
     store = make_run(tmp_path / "runs", "tb")
     writers: list[FakeWriter] = []
     log_dir = run_export.export_tensorboard(
-        store.path, tmp_path / "tb", writer_factory=lambda d: writers.append(FakeWriter(d)) or writers[-1])
+        store.path,
+        tmp_path / "tb",
+        writer_factory=lambda d: writers.append(FakeWriter(d)) or writers[-1],
+    )
     writer = writers[0]
     assert log_dir == tmp_path / "tb" / store.path.name and writer.closed
     assert ("train/loss", 1.0, 2) in writer.scalars
@@ -312,8 +380,10 @@ def test_tensorboard_export_maps_training_and_validation_scalars(tmp_path: Path)
     assert writer.texts[0][0] == "config" and "[algorithm]" in writer.texts[0][1]
 
 
-@pytest.mark.skipif(not run_export.tensorboard_available(),
-                    reason="the optional tensorboard package is not installed")
+@pytest.mark.skipif(
+    not run_export.tensorboard_available(),
+    reason="the optional tensorboard package is not installed",
+)
 def test_tensorboard_export_writes_event_files(tmp_path: Path) -> None:
     store = make_run(tmp_path / "runs", "tb")
     log_dir = run_export.export_tensorboard(store.path, tmp_path / "tb")
@@ -328,8 +398,14 @@ def test_evaluation_is_stored_in_the_summary_and_listed_with_its_protocol(tmp_pa
     from workbench.engine.trainer import Trainer
 
     config = parse_overrides(
-        ["train.iterations=4", "train.meta_batch_size=2", "train.eval_every=2",
-         "train.val_episodes=2", "train.checkpoint_every=2", "train.device=cpu"],
+        [
+            "train.iterations=4",
+            "train.meta_batch_size=2",
+            "train.eval_every=2",
+            "train.val_episodes=2",
+            "train.checkpoint_every=2",
+            "train.device=cpu",
+        ],
         load_preset("sinusoid-maml"),
     ).validate()
     trainer = Trainer.create(config, tmp_path, name="evaluated")
@@ -346,7 +422,9 @@ def test_evaluation_is_stored_in_the_summary_and_listed_with_its_protocol(tmp_pa
     assert info.test_mse == result.mse and info.test_mse_ci95 == result.mse_ci95
     assert info.best_mse is not None and info.best_iteration in (2, 4)
     assert protocol_text(info.test).startswith("5 episodes, 2 inner steps, test split")
-    rows = list(csv.DictReader(io.StringIO(run_export.comparison_csv(run_export.compare_runs([path])))))
+    rows = list(
+        csv.DictReader(io.StringIO(run_export.comparison_csv(run_export.compare_runs([path]))))
+    )
     assert float(rows[0]["test_mse"]) == result.mse
     assert json.loads(info.path.joinpath("summary.json").read_text())["test"]["episodes"] == 5
     assert os.path.exists(info.path / "checkpoints" / "best.pt")

@@ -21,8 +21,13 @@ from workbench.presets import load_preset
 
 def sinusoid_config(iterations: int = 30, **overrides: object) -> ExperimentConfig:
     c = load_preset("sinusoid-maml")
-    sets = [f"train.iterations={iterations}", "train.meta_batch_size=4", "train.eval_every=10",
-            "train.val_episodes=5", "train.checkpoint_every=5"]
+    sets = [
+        f"train.iterations={iterations}",
+        "train.meta_batch_size=4",
+        "train.eval_every=10",
+        "train.val_episodes=5",
+        "train.checkpoint_every=5",
+    ]
     sets += [f"{k.replace('__', '.')}={v}" for k, v in overrides.items()]
     return parse_overrides(sets, c).validate()
 
@@ -110,6 +115,7 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_pa
     def explode(e):  # after a first good checkpoint, make the inner learning rate absurd
         if e.kind == ev.CHECKPOINT and e.iteration == 5:
             trainer.learner.inner_lr = 1e30
+
     trainer.subscribe(explode)
     assert trainer.run() == ev.FAILED
     failed = seen[-1]
@@ -136,6 +142,7 @@ def test_checkpoint_write_failure_keeps_the_previous_checkpoint(tmp_path, monkey
             if calls["n"] >= 2:
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst)
+
     monkeypatch.setattr("workbench.engine.runs.os.replace", full_disk)
     assert trainer.run() == ev.FAILED
     assert "No space left on device" in seen[-1].message
@@ -150,6 +157,7 @@ def test_checkpoint_write_failure_keeps_the_previous_checkpoint(tmp_path, monkey
 def test_read_only_runs_folder_is_reported_before_training(tmp_path, monkeypatch):
     def read_only(self, data):
         raise OSError(errno.EROFS, "Read-only file system")
+
     monkeypatch.setattr(Path, "write_bytes", read_only)
     with pytest.raises(RunError, match="not writable.*Read-only file system"):
         Trainer.create(sinusoid_config(5), tmp_path / "runs")
@@ -166,7 +174,9 @@ def test_checkpoint_from_another_architecture_gives_a_clear_message(tmp_path):
     run = trainer.store.path
     other = load_preset("demo")
     other.data.ways = 3
-    (run / "config.toml").write_text(__import__("workbench.config", fromlist=["dumps"]).dumps(other))
+    (run / "config.toml").write_text(
+        __import__("workbench.config", fromlist=["dumps"]).dumps(other)
+    )
     with pytest.raises(RunError, match="another architecture"):
         load_run_learner(run, "last")
 
@@ -179,6 +189,7 @@ def test_checkpoints_load_safely_and_malicious_files_are_refused(tmp_path):
     class Evil:
         def __reduce__(self):
             return (Path.touch, (tmp_path / "pwned",))
+
     with open(store.checkpoint_path("last"), "wb") as fh:
         pickle.dump({"learner": Evil()}, fh)
     with pytest.raises(RunError, match="cannot be loaded safely"):
@@ -196,6 +207,7 @@ def test_out_of_memory_stops_with_advice(tmp_path, monkeypatch):
 
     def oom(batch, iteration):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
     monkeypatch.setattr(trainer.learner, "meta_step", oom)
     assert trainer.run() == ev.FAILED
     assert "out of memory" in seen[-1].message and "smaller meta-batch" in seen[-1].message

@@ -12,8 +12,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from workbench.errors import ConfigError, WorkbenchError
 
@@ -31,10 +31,19 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a new run from a config file or preset")
     t.add_argument("config", help="a TOML file, or a preset name (see `workbench presets`)")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value, e.g. --set train.iterations=500 (repeatable)")
-    t.add_argument("--runs-dir", type=Path, default=None,
-                   help="folder of runs (default $WORKBENCH_RUNS_DIR or ~/workbench-runs)")
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value, e.g. --set train.iterations=500 (repeatable)",
+    )
+    t.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=None,
+        help="folder of runs (default $WORKBENCH_RUNS_DIR or ~/workbench-runs)",
+    )
     t.add_argument("--name", default=None, help="a name for the run folder")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -44,12 +53,19 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate a run with the standard protocol (mean ± 95%% CI)")
     e.add_argument("run_dir", type=Path)
-    e.add_argument("--episodes", type=int, default=None, help="test episodes (default eval.episodes)")
+    e.add_argument(
+        "--episodes", type=int, default=None, help="test episodes (default eval.episodes)"
+    )
     e.add_argument("--steps", type=int, default=None, help="inner steps (default eval.inner_steps)")
     e.add_argument("--split", default=None, choices=("train", "val", "test", "all"))
     e.add_argument("--checkpoint", default="best", choices=("best", "last"))
-    e.add_argument("--set", action="append", default=[], metavar="data.KEY=VALUE",
-                   help="evaluate on other data: another dataset, path, ways or shots")
+    e.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="data.KEY=VALUE",
+        help="evaluate on other data: another dataset, path, ways or shots",
+    )
     e.add_argument("--json", action="store_true", help="print the result as one JSON line last")
 
     ep = sub.add_parser("episodes", help="write a picture of one episode")
@@ -62,8 +78,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("presets", help="list the presets")
 
-    sc = sub.add_parser("screenshot", help="train the demo briefly offscreen and save a PNG of "
-                        "each view")
+    sc = sub.add_parser(
+        "screenshot", help="train the demo briefly offscreen and save a PNG of each view"
+    )
     sc.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
     sc.add_argument("--theme", default="light", choices=("light", "dark"))
     sc.add_argument("--size", default="1280x800", help="window size, WIDTHxHEIGHT")
@@ -72,15 +89,32 @@ def _parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("runs", help="list the runs in the runs folder, or export some")
     ls.add_argument("--runs-dir", type=Path, default=None)
-    ls.add_argument("run_dirs", nargs="*", type=Path, metavar="RUN",
-                    help="run folders to export (default: every run in the runs folder)")
-    ls.add_argument("--export-md", type=Path, metavar="FILE",
-                    help="write a Markdown comparison table (hyperparameters and results)")
-    ls.add_argument("--export-csv", type=Path, metavar="FILE",
-                    help="write the comparison table as CSV (full precision)")
+    ls.add_argument(
+        "run_dirs",
+        nargs="*",
+        type=Path,
+        metavar="RUN",
+        help="run folders to export (default: every run in the runs folder)",
+    )
+    ls.add_argument(
+        "--export-md",
+        type=Path,
+        metavar="FILE",
+        help="write a Markdown comparison table (hyperparameters and results)",
+    )
+    ls.add_argument(
+        "--export-csv",
+        type=Path,
+        metavar="FILE",
+        help="write the comparison table as CSV (full precision)",
+    )
     ls.add_argument("--curves", type=Path, metavar="FILE", help="write the runs' curves as CSV")
-    ls.add_argument("--tensorboard", type=Path, metavar="DIR",
-                    help="write TensorBoard event files (needs the tensorboard package)")
+    ls.add_argument(
+        "--tensorboard",
+        type=Path,
+        metavar="DIR",
+        help="write TensorBoard event files (needs the tensorboard package)",
+    )
     return p
 
 
@@ -132,8 +166,10 @@ class ProgressPrinter:
         if event.kind == ev.ITERATION:
             self.meter.update(event.iteration)
             now = time.monotonic()
-            if self.quiet or (now - self._last_draw < (0.1 if self._tty else 5.0)
-                              and event.iteration != event.total):
+            if self.quiet or (
+                now - self._last_draw < (0.1 if self._tty else 5.0)
+                and event.iteration != event.total
+            ):
                 return
             self._last_draw = now
             v = event.values
@@ -141,27 +177,35 @@ class ProgressPrinter:
             bar = "#" * int(frac * 24) + "-" * (24 - int(frac * 24))
             acc = f" acc {100 * v['accuracy']:5.1f}%" if "accuracy" in v else ""
             rate = self.meter.rate
-            line = (f"{event.iteration:>7}/{event.total} [{bar}] loss {v.get('loss', 0):.4f}{acc}"
-                    f" | {rate or 0:.1f} it/s | ETA {format_duration(self.meter.eta(event.iteration, event.total))}")
+            line = (
+                f"{event.iteration:>7}/{event.total} [{bar}] loss {v.get('loss', 0):.4f}{acc}"
+                f" | {rate or 0:.1f} it/s | ETA {format_duration(self.meter.eta(event.iteration, event.total))}"
+            )
             self.stream.write(("\r" + line) if self._tty else line + "\n")
             self.stream.flush()
         elif event.kind == ev.EVALUATION and not self.quiet:
             v = event.values
             if "val_query_accuracy_post" in v:
-                text = (f"validation @ {event.iteration}: query accuracy "
-                        f"{100 * v['val_query_accuracy_pre']:.1f}% before -> "
-                        f"{100 * v['val_query_accuracy_post']:.1f}% ± {100 * v['val_ci95']:.1f}% after adaptation")
+                text = (
+                    f"validation @ {event.iteration}: query accuracy "
+                    f"{100 * v['val_query_accuracy_pre']:.1f}% before -> "
+                    f"{100 * v['val_query_accuracy_post']:.1f}% ± {100 * v['val_ci95']:.1f}% after adaptation"
+                )
             else:
-                text = (f"validation @ {event.iteration}: query MSE {v['val_query_loss_pre']:.3f} "
-                        f"before -> {v['val_query_loss_post']:.3f} after adaptation")
+                text = (
+                    f"validation @ {event.iteration}: query MSE {v['val_query_loss_pre']:.3f} "
+                    f"before -> {v['val_query_loss_post']:.3f} after adaptation"
+                )
             self.stream.write(("\r\x1b[K" if self._tty else "") + text + "\n")
         elif event.kind == ev.STARTED and not self.quiet:
             self.stream.write(event.message + "\n")
         elif event.kind in (ev.FINISHED, ev.STOPPED):
             if self._tty and not self.quiet:
                 self.stream.write("\n")
-            self.stream.write(f"{event.kind} after {event.iteration} iterations "
-                              f"({format_duration(event.elapsed)})\n")
+            self.stream.write(
+                f"{event.kind} after {event.iteration} iterations "
+                f"({format_duration(event.elapsed)})\n"
+            )
         elif event.kind == ev.FAILED:
             self.stream.write(("\n" if self._tty else "") + f"error: {event.message}\n")
         self.stream.flush()
@@ -179,8 +223,10 @@ def _run_trainer(trainer, quiet: bool) -> int:
     def on_sigint(signum, frame):  # noqa: ARG001
         presses["n"] += 1
         if presses["n"] == 1:
-            sys.stderr.write("\nstopping after this iteration and saving a checkpoint "
-                             "(Ctrl+C again to quit at once)\n")
+            sys.stderr.write(
+                "\nstopping after this iteration and saving a checkpoint "
+                "(Ctrl+C again to quit at once)\n"
+            )
             trainer.stop()
         else:
             sys.stderr.write("\nquitting now; the last checkpoint on disk is intact\n")
@@ -219,8 +265,10 @@ def _resume(args) -> int:
 def _data_progress(quiet: bool):
     def report(fraction: float, message: str) -> None:
         if not quiet:
-            sys.stderr.write(f"\r{message} ({100 * fraction:.0f}%)\x1b[K" if sys.stderr.isatty()
-                             else "")
+            sys.stderr.write(
+                f"\r{message} ({100 * fraction:.0f}%)\x1b[K" if sys.stderr.isatty() else ""
+            )
+
     return report
 
 
@@ -239,8 +287,15 @@ def _eval(args) -> int:
     for pair in args.set:
         if not pair.startswith("data."):
             raise ConfigError(pair.split("=")[0], "eval only accepts data.* overrides")
-    result = evaluate_run(args.run_dir, episodes=args.episodes, steps=args.steps, split=args.split,
-                          checkpoint=args.checkpoint, overrides=args.set, progress=progress)
+    result = evaluate_run(
+        args.run_dir,
+        episodes=args.episodes,
+        steps=args.steps,
+        split=args.split,
+        checkpoint=args.checkpoint,
+        overrides=args.set,
+        progress=progress,
+    )
     print(format_result_table(result))
     if args.json:
         print(json.dumps(result.to_json()))
@@ -257,8 +312,10 @@ def format_result_table(result) -> str:
     for s in range(result.steps + 1):
         if result.query_accuracy_per_step:
             sup = f"{100 * result.support_accuracy_per_step[s]:11.2f}%"
-            qry = (f"{100 * result.query_accuracy_per_step[s]:8.2f}% ± "
-                   f"{100 * result.query_accuracy_ci95_per_step[s]:5.2f}%")
+            qry = (
+                f"{100 * result.query_accuracy_per_step[s]:8.2f}% ± "
+                f"{100 * result.query_accuracy_ci95_per_step[s]:5.2f}%"
+            )
         else:
             sup, qry = f"{'-':>12}", f"{'-':>18}"
         lines.append(f"{s:>4}  {sup}  {qry}  {result.query_loss_per_step[s]:10.4f}")
@@ -311,8 +368,10 @@ def _runs(args) -> int:
 
         best = best_text(r) or "-"
         problems = f"  [{'; '.join(r.problems)}]" if r.problems else ""
-        print(f"{r.name:<40} {r.status:<11} {r.algorithm:<9} {r.dataset:<12} "
-              f"{r.iteration:>7}/{r.total:<7} best {best}{problems}")
+        print(
+            f"{r.name:<40} {r.status:<11} {r.algorithm:<9} {r.dataset:<12} "
+            f"{r.iteration:>7}/{r.total:<7} best {best}{problems}"
+        )
     return 0
 
 
@@ -326,11 +385,17 @@ def _runs_export(args, runs_dir: Path) -> int:
         raise WorkbenchError(f"no runs to export in {runs_dir}")
     written = []
     if args.export_md:
-        written.append(run_export.write_text(
-            args.export_md, run_export.comparison_markdown(run_export.compare_runs(paths))))
+        written.append(
+            run_export.write_text(
+                args.export_md, run_export.comparison_markdown(run_export.compare_runs(paths))
+            )
+        )
     if args.export_csv:
-        written.append(run_export.write_text(
-            args.export_csv, run_export.comparison_csv(run_export.compare_runs(paths))))
+        written.append(
+            run_export.write_text(
+                args.export_csv, run_export.comparison_csv(run_export.compare_runs(paths))
+            )
+        )
     if args.curves:
         written.append(run_export.export_curves(paths, args.curves))
     if args.tensorboard:
@@ -345,9 +410,14 @@ def _screenshot(args) -> int:
 
     if args.iterations < 1:
         raise ConfigError("--iterations", f"must be at least 1, got {args.iterations}")
-    paths = take_screenshots(args.out, theme=args.theme, size=parse_size(args.size),
-                             presentation=args.presentation, iterations=args.iterations,
-                             eval_every=max(1, args.iterations // 3))
+    paths = take_screenshots(
+        args.out,
+        theme=args.theme,
+        size=parse_size(args.size),
+        presentation=args.presentation,
+        iterations=args.iterations,
+        eval_every=max(1, args.iterations // 3),
+    )
     for path in paths:
         print(path)
     return 0

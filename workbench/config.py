@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from workbench.errors import ConfigError
 
@@ -85,7 +86,9 @@ class DataConfig:
         datasets=("omniglot", "miniimagenet", "folder"),
     )
     ways: int = _f(5, "N-way", "Classes per episode.", min=2, max=100)
-    shots: int = _f(1, "K-shot", "Labelled support examples per class in an episode.", min=1, max=100)
+    shots: int = _f(
+        1, "K-shot", "Labelled support examples per class in an episode.", min=1, max=100
+    )
     queries: int = _f(
         15, "Queries", "Query examples per class, classified after adaptation.", min=1, max=500
     )
@@ -234,11 +237,13 @@ class TrainConfig:
     meta_batch_size: int = _f(
         4, "Meta-batch size", "Episodes (tasks) per meta-update.", min=1, max=1024
     )
-    iterations: int = _f(
-        1000, "Iterations", "Meta-updates to train for.", min=1, max=100_000_000
-    )
+    iterations: int = _f(1000, "Iterations", "Meta-updates to train for.", min=1, max=100_000_000)
     meta_lr: float = _f(
-        1e-3, "Meta learning rate", "Adam learning rate of the outer loop.", min=1e-8, max=10.0,
+        1e-3,
+        "Meta learning rate",
+        "Adam learning rate of the outer loop.",
+        min=1e-8,
+        max=10.0,
         log=True,
     )
     lr_schedule: str = _f(
@@ -247,7 +252,9 @@ class TrainConfig:
         "constant, or cosine annealing to zero over the run (MAML++ CA).",
         choices=("constant", "cosine"),
     )
-    seed: int = _f(0, "Seed", "Seed of model initialisation and episode sampling.", min=0, max=2**31 - 1)
+    seed: int = _f(
+        0, "Seed", "Seed of model initialisation and episode sampling.", min=0, max=2**31 - 1
+    )
     device: str = _f(
         "auto",
         "Device",
@@ -287,7 +294,10 @@ class TrainConfig:
 @dataclass
 class EvalConfig:
     episodes: int = _f(
-        600, "Test episodes", "Episodes of the evaluation protocol (mean and 95% CI).", min=1,
+        600,
+        "Test episodes",
+        "Episodes of the evaluation protocol (mean and 95% CI).",
+        min=1,
         max=1_000_000,
     )
     inner_steps: int = _f(
@@ -299,7 +309,10 @@ class EvalConfig:
     )
     split: str = _f("test", "Split", "Split evaluated by `workbench eval`.", choices=SPLITS)
     seed: int = _f(
-        1234, "Episode seed", "Seed of the test episodes, fixed so results are comparable.", min=0,
+        1234,
+        "Episode seed",
+        "Seed of the test episodes, fixed so results are comparable.",
+        min=0,
         max=2**31 - 1,
     )
 
@@ -337,7 +350,7 @@ class ExperimentConfig:
         f = _field(section, name)
         setattr(getattr(self, section), name, _coerce(key, f, value))
 
-    def copy(self) -> "ExperimentConfig":
+    def copy(self) -> ExperimentConfig:
         return from_dict(to_dict(self))
 
     # -- validation ----------------------------------------------------------------------
@@ -351,16 +364,20 @@ class ExperimentConfig:
             return False
         return True
 
-    def validate(self) -> "ExperimentConfig":
+    def validate(self) -> ExperimentConfig:
         """Check every field and the combinations between them; raise the first ConfigError."""
         for key, f, value in self.fields():
             _coerce(key, f, value)
         d = self.data
         if d.dataset in ("miniimagenet", "folder") and not d.path.strip():
-            raise ConfigError("data.path", (
-                "mini-ImageNet needs the folder holding train.csv, val.csv, test.csv and images/"
-                if d.dataset == "miniimagenet" else
-                "choose the folder that holds one sub-folder of images per class"))
+            raise ConfigError(
+                "data.path",
+                (
+                    "mini-ImageNet needs the folder holding train.csv, val.csv, test.csv and images/"
+                    if d.dataset == "miniimagenet"
+                    else "choose the folder that holds one sub-folder of images per class"
+                ),
+            )
         if d.dataset == "sinusoid":
             if self.algorithm.name in ("protonet", "protomaml"):
                 raise ConfigError(

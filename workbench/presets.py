@@ -17,7 +17,11 @@ DEFAULT_PRESET = "demo"
 def presets_dir() -> Path:
     """``$WORKBENCH_PRESETS_DIR`` or the project's ``resources/presets``."""
     override = os.environ.get("WORKBENCH_PRESETS_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[1] / "resources" / "presets"
+    return (
+        Path(override)
+        if override
+        else Path(__file__).resolve().parents[1] / "resources" / "presets"
+    )
 
 
 @dataclass(frozen=True)

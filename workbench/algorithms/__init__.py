@@ -33,14 +33,24 @@ def build_learner(config: ExperimentConfig, info: DataInfo, device: torch.device
     if name == "finetune":
         outputs = None if regression else len(info.train_class_names)
         model = build_model(config, outputs, info.in_channels)
-        return FinetuneLearner(model, config, regression=regression, device=device,
-                               class_names=list(info.train_class_names))
+        return FinetuneLearner(
+            model,
+            config,
+            regression=regression,
+            device=device,
+            class_names=list(info.train_class_names),
+        )
     model = build_model(config, None, info.in_channels)
     if name == "protonet":
         return ProtoNetLearner(model, config, device=device)
     if name == "reptile":
-        return ReptileLearner(model, config, regression=regression, device=device,
-                              inner_batch=config.algorithm.reptile_batch)
+        return ReptileLearner(
+            model,
+            config,
+            regression=regression,
+            device=device,
+            inner_batch=config.algorithm.reptile_batch,
+        )
     return GradientLearner(model, config, regression=regression, device=device)
 
 

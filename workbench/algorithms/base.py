@@ -83,7 +83,10 @@ class Learner(abc.ABC):
 
     @abc.abstractmethod
     def adapt(
-        self, episode: Episode, steps: int, inner_lr: float | None = None,
+        self,
+        episode: Episode,
+        steps: int,
+        inner_lr: float | None = None,
         grid: torch.Tensor | None = None,
     ) -> AdaptationTrace:
         """Adapt a copy of the meta-learned model to ``episode``; never changes the learner."""
@@ -112,7 +115,7 @@ class Learner(abc.ABC):
     def extra_state(self) -> dict[str, Any]:
         return {}
 
-    def load_extra_state(self, state: dict[str, Any]) -> None:
+    def load_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         pass
 
     # -- shared helpers ----------------------------------------------------------------------

@@ -51,7 +51,8 @@ gradients" tutorials show the same vmap/grad pattern.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -77,8 +78,10 @@ def unsupported_reason(model: nn.Module) -> str | None:
     """Why the batched inner loop cannot serve ``model`` (None when it can)."""
     for name, module in model.named_modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.track_running_stats:
-            return (f"BatchNorm layer {name} keeps running statistics (model.batchnorm = "
-                    "running), whose in-place per-task updates vmap cannot batch")
+            return (
+                f"BatchNorm layer {name} keeps running statistics (model.batchnorm = "
+                "running), whose in-place per-task updates vmap cannot batch"
+            )
     return None
 
 
@@ -129,8 +132,7 @@ def largest_activation(net: nn.Module, example_shape: Sequence[int]) -> int:
     ``net`` on the ``meta`` device (shapes only, no arithmetic, no memory)."""
     sizes: list[int] = []
     leaves = [m for m in net.modules() if not any(True for _ in m.children())]
-    hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel()))
-             for m in leaves]
+    hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel())) for m in leaves]
     try:
         with torch.no_grad():
             dtype = next(net.parameters()).dtype
@@ -147,8 +149,11 @@ def tasks_per_chunk(net: nn.Module, batch: EpisodeBatch) -> int:
     1 (loop task by task) where fewer than the device's `MIN_TASKS_PER_CALL` would fit."""
     device = batch.support_x.device.type
     examples = batch.support_x.shape[1] + batch.query_x.shape[1]
-    per_task = (largest_activation(net, tuple(batch.support_x.shape[2:])) * examples
-                * batch.support_x.element_size())
+    per_task = (
+        largest_activation(net, tuple(batch.support_x.shape[2:]))
+        * examples
+        * batch.support_x.element_size()
+    )
     budget = WORKING_SET_BYTES.get(device, DEFAULT_WORKING_SET_BYTES)
     chunk = min(len(batch), budget // max(1, per_task))
     if chunk < MIN_TASKS_PER_CALL.get(device, 2):
@@ -158,8 +163,13 @@ def tasks_per_chunk(net: nn.Module, batch: EpisodeBatch) -> int:
 
 
 def functional_gradient_step(
-    loss_fn: LossFn, params: Mapping[str, torch.Tensor], keys: Sequence[str], lr: LrFn,
-    step: int, *, create_graph: bool,
+    loss_fn: LossFn,
+    params: Mapping[str, torch.Tensor],
+    keys: Sequence[str],
+    lr: LrFn,
+    step: int,
+    *,
+    create_graph: bool,
 ) -> Params:
     """One inner step for the parameters named in ``keys``, safe inside `torch.func.vmap`.
 
@@ -177,7 +187,9 @@ def functional_gradient_step(
 
 
 def batched_task_losses(
-    learner: "GradientLearner", batch: EpisodeBatch, iteration: int,
+    learner: GradientLearner,
+    batch: EpisodeBatch,
+    iteration: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Meta-losses ``[T]`` of every task of ``batch`` and their figures ``[T, k]`` (detached
     post- then pre-adaptation loss and accuracy), computed in one vmapped call.
@@ -189,8 +201,9 @@ def batched_task_losses(
     """
     ways = batch.episodes[0].ways
 
-    def one_task(sx: torch.Tensor, sy: torch.Tensor, qx: torch.Tensor, qy: torch.Tensor
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    def one_task(
+        sx: torch.Tensor, sy: torch.Tensor, qx: torch.Tensor, qy: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         loss, figures = learner.task_loss(sx, sy, qx, qy, ways, iteration, functional=True)
         return loss, torch.stack([f.detach() for f in figures])
 
@@ -198,7 +211,10 @@ def batched_task_losses(
 
 
 def batched_meta_gradient(
-    learner: "GradientLearner", batch: EpisodeBatch, iteration: int, chunk: int | None = None,
+    learner: GradientLearner,
+    batch: EpisodeBatch,
+    iteration: int,
+    chunk: int | None = None,
 ) -> torch.Tensor:
     """Accumulate the meta-gradient of the mean meta-loss over ``batch`` into the ``.grad`` of
     the meta-parameters, ``chunk`` tasks per vmapped call and backward (default:
@@ -208,8 +224,13 @@ def batched_meta_gradient(
     totals: torch.Tensor | None = None
     for start in range(0, tasks, chunk):
         part = slice(start, start + chunk)
-        sub = EpisodeBatch(batch.support_x[part], batch.support_y[part], batch.query_x[part],
-                           batch.query_y[part], batch.episodes[part])
+        sub = EpisodeBatch(
+            batch.support_x[part],
+            batch.support_y[part],
+            batch.query_x[part],
+            batch.query_y[part],
+            batch.episodes[part],
+        )
         losses, figures = batched_task_losses(learner, sub, iteration)
         (losses.sum() / tasks).backward()
         summed = figures.sum(0)

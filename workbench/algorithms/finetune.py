@@ -18,8 +18,15 @@ from workbench.models.backbones import head_keys
 
 
 class FinetuneLearner(GradientLearner):
-    def __init__(self, model: nn.Module, config, *, regression: bool, device: torch.device,
-                 class_names: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        config,
+        *,
+        regression: bool,
+        device: torch.device,
+        class_names: list[str] | None = None,
+    ) -> None:
         super().__init__(model, config, regression=regression, device=device)
         self.class_index = {name: i for i, name in enumerate(class_names or [])}
         if not regression:

@@ -64,7 +64,11 @@ class GradientLearner(Learner):
     """MAML, first-order MAML, Meta-SGD, ANIL, MAML++ and Proto-MAML."""
 
     def __init__(
-        self, model: nn.Module, config: ExperimentConfig, *, regression: bool,
+        self,
+        model: nn.Module,
+        config: ExperimentConfig,
+        *,
+        regression: bool,
         device: torch.device,
     ) -> None:
         super().__init__(model, regression=regression, device=device)
@@ -116,7 +120,8 @@ class GradientLearner(Learner):
         #: first meta-step, and logged then (once per run)
         self.path_description = (
             "task-batched inner loop (torch.func.vmap over chunks of tasks)"
-            if reason is None else f"per-task inner loop: {reason}"
+            if reason is None
+            else f"per-task inner loop: {reason}"
         )
         self._path_logged = False
         self._vmap_net: nn.Module | None = None
@@ -138,8 +143,11 @@ class GradientLearner(Learner):
 
     # -- parameters --------------------------------------------------------------------------
     def meta_parameters(self) -> list[nn.Parameter]:
-        params = [p for n, p in self.model.named_parameters()
-                  if not (self.protomaml and n.startswith("head."))]
+        params = [
+            p
+            for n, p in self.model.named_parameters()
+            if not (self.protomaml and n.startswith("head."))
+        ]
         if self.learned_lr is not None:
             params += list(self.learned_lr.parameters())
         if self.step_bn is not None:
@@ -169,8 +177,15 @@ class GradientLearner(Learner):
         return lambda name, step: rates[_safe(name)]
 
     # -- the model as a function of its parameters --------------------------------------------
-    def forward(self, params: Params, x: torch.Tensor, step: int, features_only: bool = False,
-                *, net: nn.Module | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        params: Params,
+        x: torch.Tensor,
+        step: int,
+        features_only: bool = False,
+        *,
+        net: nn.Module | None = None,
+    ) -> torch.Tensor:
         """The model at inner step ``step`` (which selects MAML++'s per-step BatchNorm).
 
         ``net`` is the module whose structure is called with ``params`` (default: the model;
@@ -181,12 +196,21 @@ class GradientLearner(Learner):
             overrides, buffers = self.step_bn.at_step(step)
             params = {**params, **overrides}
             return functional_call(
-                net, (params, buffers), (x,), {"features_only": features_only}, strict=False,
+                net,
+                (params, buffers),
+                (x,),
+                {"features_only": features_only},
+                strict=False,
             )
         return functional_call(net, params, (x,), {"features_only": features_only})
 
-    def initial_params(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int,
-                       net: nn.Module | None = None) -> Params:
+    def initial_params(
+        self,
+        support_x: torch.Tensor,
+        support_y: torch.Tensor,
+        ways: int,
+        net: nn.Module | None = None,
+    ) -> Params:
         """The meta-learned starting point; Proto-MAML replaces the head by prototypes."""
         params = dict(self.model.named_parameters())
         if self.protomaml and not self.regression:
@@ -201,8 +225,15 @@ class GradientLearner(Learner):
 
     # -- meta-training -----------------------------------------------------------------------
     def inner_step(
-        self, fast: Params, x: torch.Tensor, y: torch.Tensor, lr: LrFn, step: int, *,
-        create_graph: bool, functional: bool = False,
+        self,
+        fast: Params,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        lr: LrFn,
+        step: int,
+        *,
+        create_graph: bool,
+        functional: bool = False,
     ) -> Params:
         """``fast`` after one gradient step on the loss on ``(x, y)``.
 
@@ -222,14 +253,22 @@ class GradientLearner(Learner):
             def support_loss(adapted: Params) -> torch.Tensor:
                 return self.loss(self.forward({**fast, **adapted}, x, step, net=net), y)
 
-            return functional_gradient_step(support_loss, fast, self.adapt_keys, lr, step,
-                                            create_graph=create_graph)
+            return functional_gradient_step(
+                support_loss, fast, self.adapt_keys, lr, step, create_graph=create_graph
+            )
         loss = self.loss(self.forward(fast, x, step), y)
         return gradient_step(loss, fast, self.adapt_keys, lr, step, create_graph=create_graph)
 
     def task_loss(
-        self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor,
-        query_y: torch.Tensor, ways: int, iteration: int, *, functional: bool = False,
+        self,
+        support_x: torch.Tensor,
+        support_y: torch.Tensor,
+        query_x: torch.Tensor,
+        query_y: torch.Tensor,
+        ways: int,
+        iteration: int,
+        *,
+        functional: bool = False,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Meta-loss of one task and its detached (loss, acc, pre_loss, pre_acc) tensors.
 
@@ -249,14 +288,25 @@ class GradientLearner(Learner):
         meta_loss = support_x.new_zeros(())
         query_out = pre_out
         for step in range(self.steps):
-            fast = self.inner_step(fast, support_x, support_y, lr, step,
-                                   create_graph=create_graph, functional=functional)
+            fast = self.inner_step(
+                fast,
+                support_x,
+                support_y,
+                lr,
+                step,
+                create_graph=create_graph,
+                functional=functional,
+            )
             if weights is not None or step == self.steps - 1:
                 query_out = self.forward(fast, query_x, step, net=net)
                 step_loss = self.loss(query_out, query_y)
-                meta_loss = meta_loss + (step_loss if weights is None else weights[step] * step_loss)
+                meta_loss = meta_loss + (
+                    step_loss if weights is None else weights[step] * step_loss
+                )
         final_loss = self.loss(query_out.detach(), query_y)
-        post = [final_loss] + ([] if self.regression else [self.correct(query_out.detach(), query_y)])
+        post = [final_loss] + (
+            [] if self.regression else [self.correct(query_out.detach(), query_y)]
+        )
         return meta_loss, post + pre
 
     def meta_step(self, batch: EpisodeBatch, iteration: int) -> StepMetrics:
@@ -282,8 +332,12 @@ class GradientLearner(Learner):
         also where too few tasks fit a call for vmap to pay off; see `tasks_per_chunk`)."""
         if not self.batched:
             return 1
-        key = (tuple(batch.support_x.shape), tuple(batch.query_x.shape),
-               batch.support_x.device.type, batch.support_x.dtype)
+        key = (
+            tuple(batch.support_x.shape),
+            tuple(batch.query_x.shape),
+            batch.support_x.device.type,
+            batch.support_x.dtype,
+        )
         if key not in self._chunks:
             self._chunks[key] = tasks_per_chunk(self.vmap_net(), batch)
         return self._chunks[key]
@@ -294,11 +348,14 @@ class GradientLearner(Learner):
         chunk = self.chunk_size(batch)
         if self.batched and chunk > 1:
             self.path_description = (
-                f"task-batched inner loop (torch.func.vmap, {chunk} of {len(batch)} tasks "
-                "per call)")
+                f"task-batched inner loop (torch.func.vmap, {chunk} of {len(batch)} tasks per call)"
+            )
         elif self.batched:
-            why = ("a meta-batch of one task" if len(batch) == 1 else
-                   "too few tasks fit the working set of a vmapped call to gain from it")
+            why = (
+                "a meta-batch of one task"
+                if len(batch) == 1
+                else "too few tasks fit the working set of a vmapped call to gain from it"
+            )
             self.path_description = f"per-task inner loop: {why}"
         if not self._path_logged:
             log.info("%s: %s", self.name, self.path_description)
@@ -313,8 +370,12 @@ class GradientLearner(Learner):
         totals: torch.Tensor | None = None
         for t in range(tasks):
             loss, figures = self.task_loss(
-                batch.support_x[t], batch.support_y[t], batch.query_x[t], batch.query_y[t],
-                ways, iteration,
+                batch.support_x[t],
+                batch.support_y[t],
+                batch.query_x[t],
+                batch.query_y[t],
+                ways,
+                iteration,
             )
             (loss / tasks).backward()
             stacked = torch.stack([f.detach() for f in figures])
@@ -324,7 +385,10 @@ class GradientLearner(Learner):
 
     # -- adaptation to one episode ------------------------------------------------------------
     def adapt(
-        self, episode: Episode, steps: int, inner_lr: float | None = None,
+        self,
+        episode: Episode,
+        steps: int,
+        inner_lr: float | None = None,
         grid: torch.Tensor | None = None,
     ) -> AdaptationTrace:
         episode = self.prepare(episode)
@@ -335,10 +399,11 @@ class GradientLearner(Learner):
         finally:
             self.model.train(was_training)
 
-    def _adapt(self, episode: Episode, steps: int, inner_lr: float | None,
-               grid: torch.Tensor | None) -> AdaptationTrace:
+    def _adapt(
+        self, episode: Episode, steps: int, inner_lr: float | None, grid: torch.Tensor | None
+    ) -> AdaptationTrace:
         lr = self._lr_fn(inner_lr)
-        sx, sy, qx, qy = episode.support_x, episode.support_y, episode.query_x, episode.query_y
+        sx, sy = episode.support_x, episode.support_y
         with torch.no_grad():
             start = self.initial_params(sx, sy, episode.ways)
         fast = {k: v.detach().requires_grad_(k in self.adapt_keys) for k, v in start.items()}
@@ -375,8 +440,12 @@ class TraceRecorder:
         else:
             probs = q_out.softmax(-1)
             conf, pred = probs.max(-1)
-            row.update(s_acc=ln.correct(s_out, e.support_y), q_acc=ln.correct(q_out, e.query_y),
-                       pred=pred, conf=conf)
+            row.update(
+                s_acc=ln.correct(s_out, e.support_y),
+                q_acc=ln.correct(q_out, e.query_y),
+                pred=pred,
+                conf=conf,
+            )
         self.rows.append(row)
 
     def trace(self, inner_lr: float) -> AdaptationTrace:
@@ -398,8 +467,9 @@ class TraceRecorder:
 def _metrics(values: list[float], regression: bool) -> StepMetrics:
     if regression:
         return StepMetrics(loss=values[0], pre_loss=values[1])
-    return StepMetrics(loss=values[0], accuracy=values[1], pre_loss=values[2],
-                       pre_accuracy=values[3])
+    return StepMetrics(
+        loss=values[0], accuracy=values[1], pre_loss=values[2], pre_accuracy=values[3]
+    )
 
 
 def _safe(name: str) -> str:

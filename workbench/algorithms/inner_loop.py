@@ -9,7 +9,7 @@ without it the gradients are constants and the meta-gradient is the first-order 
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
@@ -19,8 +19,9 @@ Params = dict[str, torch.Tensor]
 LrFn = Callable[[str, int], "float | torch.Tensor"]
 
 
-def inner_update(params: Mapping[str, torch.Tensor], grads: Mapping[str, torch.Tensor],
-                 lr: LrFn, step: int) -> Params:
+def inner_update(
+    params: Mapping[str, torch.Tensor], grads: Mapping[str, torch.Tensor], lr: LrFn, step: int
+) -> Params:
     """``params`` with every key of ``grads`` moved one gradient step: ``p - lr(k, step) * g``."""
     out = dict(params)
     for name, grad in grads.items():
@@ -29,8 +30,13 @@ def inner_update(params: Mapping[str, torch.Tensor], grads: Mapping[str, torch.T
 
 
 def gradient_step(
-    loss: torch.Tensor, params: Mapping[str, torch.Tensor], keys: Sequence[str], lr: LrFn,
-    step: int, *, create_graph: bool,
+    loss: torch.Tensor,
+    params: Mapping[str, torch.Tensor],
+    keys: Sequence[str],
+    lr: LrFn,
+    step: int,
+    *,
+    create_graph: bool,
 ) -> Params:
     """One inner step on ``loss`` for the parameters named in ``keys``."""
     grads = torch.autograd.grad(loss, [params[k] for k in keys], create_graph=create_graph)

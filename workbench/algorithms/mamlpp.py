@@ -18,7 +18,9 @@ def _safe(name: str) -> str:
 
 
 def batchnorm_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    return [
+        (n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
 
 
 def batchnorm_names(model: nn.Module) -> list[str]:
@@ -58,7 +60,9 @@ class PerStepBatchNorm(nn.Module):
             for name, module in batchnorm_modules(model):
                 if weights and module.affine:
                     for p, value in module.named_parameters():
-                        self.params[f"s{s}__{_safe(name)}__{p}"] = nn.Parameter(value.detach().clone())
+                        self.params[f"s{s}__{_safe(name)}__{p}"] = nn.Parameter(
+                            value.detach().clone()
+                        )
                 if statistics and module.track_running_stats:
                     for b, value in module.named_buffers():
                         self.register_buffer(f"s{s}__{_safe(name)}__{b}", value.detach().clone())
@@ -70,11 +74,11 @@ class PerStepBatchNorm(nn.Module):
         prefix = f"s{s}__"
         for key, value in self.params.items():
             if key.startswith(prefix):
-                layer, p = key[len(prefix):].rsplit("__", 1)
+                layer, p = key[len(prefix) :].rsplit("__", 1)
                 overrides[f"{layer.replace('__', '.')}.{p}"] = value
         for key, value in self.named_buffers():
             if key.startswith(prefix):
-                layer, b = key[len(prefix):].rsplit("__", 1)
+                layer, b = key[len(prefix) :].rsplit("__", 1)
                 buffers[f"{layer.replace('__', '.')}.{b}"] = value
         return overrides, buffers
 

@@ -29,8 +29,9 @@ class ProtoNetLearner(Learner):
     def meta_parameters(self) -> list[nn.Parameter]:
         return [p for n, p in self.model.named_parameters() if not n.startswith("head.")]
 
-    def logits(self, support_x: torch.Tensor, support_y: torch.Tensor, x: torch.Tensor,
-               ways: int) -> torch.Tensor:
+    def logits(
+        self, support_x: torch.Tensor, support_y: torch.Tensor, x: torch.Tensor, ways: int
+    ) -> torch.Tensor:
         protos = prototypes(self.model(support_x, features_only=True), support_y, ways)
         return prototype_logits(self.model(x, features_only=True), protos)
 
@@ -49,8 +50,13 @@ class ProtoNetLearner(Learner):
         return StepMetrics(loss=loss, accuracy=acc)
 
     @torch.no_grad()
-    def adapt(self, episode: Episode, steps: int, inner_lr: float | None = None,
-              grid: torch.Tensor | None = None) -> AdaptationTrace:
+    def adapt(
+        self,
+        episode: Episode,
+        steps: int,
+        inner_lr: float | None = None,
+        grid: torch.Tensor | None = None,
+    ) -> AdaptationTrace:
         e = self.prepare(episode)
         was_training = self.model.training
         self.model.eval()

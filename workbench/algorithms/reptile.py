@@ -19,8 +19,9 @@ class ReptileLearner(GradientLearner):
         super().__init__(*args, **kwargs)
         self.inner_batch = inner_batch
 
-    def adapted_params(self, support_x: torch.Tensor, support_y: torch.Tensor,
-                       generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def adapted_params(
+        self, support_x: torch.Tensor, support_y: torch.Tensor, generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         """Parameters after ``inner_steps`` SGD steps on (mini-batches of) the support set."""
         lr = self._lr_fn()
         fast = {k: v.detach().clone().requires_grad_() for k, v in self.model.named_parameters()}
@@ -42,7 +43,12 @@ class ReptileLearner(GradientLearner):
         figures = []
         for t in range(tasks):
             gen = torch.Generator().manual_seed(iteration * 1_000_003 + t)
-            sx, sy, qx, qy = batch.support_x[t], batch.support_y[t], batch.query_x[t], batch.query_y[t]
+            sx, sy, qx, qy = (
+                batch.support_x[t],
+                batch.support_y[t],
+                batch.query_x[t],
+                batch.query_y[t],
+            )
             phi = self.adapted_params(sx, sy, gen)
             with torch.no_grad():
                 for k in theta:
@@ -59,5 +65,6 @@ class ReptileLearner(GradientLearner):
         values = torch.stack(figures).mean(0).tolist()
         if self.regression:
             return StepMetrics(loss=values[0], pre_loss=values[1])
-        return StepMetrics(loss=values[0], pre_loss=values[1], accuracy=values[2],
-                           pre_accuracy=values[3])
+        return StepMetrics(
+            loss=values[0], pre_loss=values[1], accuracy=values[2], pre_accuracy=values[3]
+        )

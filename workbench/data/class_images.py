@@ -33,11 +33,15 @@ class ClassImages:
 
     def __post_init__(self) -> None:
         if self.images.dim() != 5:
-            raise ValueError(f"images must be [classes, per_class, C, H, W], got {tuple(self.images.shape)}")
+            raise ValueError(
+                f"images must be [classes, per_class, C, H, W], got {tuple(self.images.shape)}"
+            )
         if len(self.class_names) != self.images.shape[0]:
             raise ValueError("one class name per class is required")
         if self.counts is None:
-            self.counts = torch.full((self.images.shape[0],), self.images.shape[1], dtype=torch.long)
+            self.counts = torch.full(
+                (self.images.shape[0],), self.images.shape[1], dtype=torch.long
+            )
 
     @property
     def n_classes(self) -> int:

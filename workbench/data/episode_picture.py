@@ -52,14 +52,22 @@ def render_episode(episode: Episode, title: str = "", thumb: int = 64) -> Image.
     canvas = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     y = pad
-    draw.text((pad, y), title or f"Episode {episode.index}: {n}-way {k}-shot, {q} queries per class",
-              fill=INK, font=font)
+    draw.text(
+        (pad, y),
+        title or f"Episode {episode.index}: {n}-way {k}-shot, {q} queries per class",
+        fill=INK,
+        font=font,
+    )
     y += 30
     draw.text((pad, y), f"Support set ({n} x {k})", fill=INK, font=font)
     y += 26
     for label in range(n):
-        draw.text((pad, y + thumb // 2 - 8), f"{label}: {episode.class_names[label]}",
-                  fill=INK, font=small)
+        draw.text(
+            (pad, y + thumb // 2 - 8),
+            f"{label}: {episode.class_names[label]}",
+            fill=INK,
+            font=small,
+        )
         for j in range(k):
             img = _thumb(episode.support_x[label * k + j], thumb)
             canvas.paste(img, (pad + label_w + j * (thumb + gap), y))
@@ -67,8 +75,12 @@ def render_episode(episode: Episode, title: str = "", thumb: int = 64) -> Image.
     draw.text((pad, y + 4), f"Query set ({q} per class)", fill=INK, font=font)
     y += 26
     for label in range(n):
-        draw.text((pad, y + thumb // 2 - 8), f"{label}: {episode.class_names[label]}",
-                  fill=MUTED, font=small)
+        draw.text(
+            (pad, y + thumb // 2 - 8),
+            f"{label}: {episode.class_names[label]}",
+            fill=MUTED,
+            font=small,
+        )
         for j in range(q):
             r, c = divmod(j, cols)
             img = _thumb(episode.query_x[label * q + j], thumb)
@@ -98,9 +110,16 @@ def _render_sinusoid(episode: Episode, title: str) -> Image.Image:
     for x, y in zip(episode.support_x[:, 0].tolist(), episode.support_y[:, 0].tolist()):
         px, py = to_px(x, y)
         draw.ellipse([px - 5, py - 5, px + 5, py + 5], fill=(220, 80, 40))
-    draw.text((pad, 14), title or (f"Episode {episode.index}: y = {a:.2f} sin(x - {ph:.2f}); "
-                                   f"{episode.shots} support (filled), {episode.queries} query (open)"),
-              fill=INK, font=_font(15))
+    draw.text(
+        (pad, 14),
+        title
+        or (
+            f"Episode {episode.index}: y = {a:.2f} sin(x - {ph:.2f}); "
+            f"{episode.shots} support (filled), {episode.queries} query (open)"
+        ),
+        fill=INK,
+        font=_font(15),
+    )
     return canvas
 
 

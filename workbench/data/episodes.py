@@ -7,8 +7,9 @@ exactly the episodes the interrupted one would have seen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -53,11 +54,13 @@ class Episode:
     def queries(self) -> int:
         return self.query_x.shape[0] // self.ways
 
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "Episode":
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> Episode:
         """On ``device``; with ``dtype``, floating tensors (images, regression targets) cast."""
 
         def move(t: torch.Tensor) -> torch.Tensor:
-            return t.to(device, dtype) if dtype is not None and t.is_floating_point() else t.to(device)
+            return (
+                t.to(device, dtype) if dtype is not None and t.is_floating_point() else t.to(device)
+            )
 
         return Episode(
             move(self.support_x),
@@ -83,7 +86,7 @@ class EpisodeBatch:
     episodes: list[Episode]
 
     @classmethod
-    def stack(cls, episodes: Sequence[Episode]) -> "EpisodeBatch":
+    def stack(cls, episodes: Sequence[Episode]) -> EpisodeBatch:
         return cls(
             torch.stack([e.support_x for e in episodes]),
             torch.stack([e.support_y for e in episodes]),
@@ -98,11 +101,18 @@ class EpisodeBatch:
     def __getitem__(self, t: int) -> Episode:
         e = self.episodes[t]
         return Episode(
-            self.support_x[t], self.support_y[t], self.query_x[t], self.query_y[t],
-            e.class_names, e.support_sources, e.query_sources, e.index, e.task,
+            self.support_x[t],
+            self.support_y[t],
+            self.query_x[t],
+            self.query_y[t],
+            e.class_names,
+            e.support_sources,
+            e.query_sources,
+            e.index,
+            e.task,
         )
 
-    def to(self, device: torch.device | str) -> "EpisodeBatch":
+    def to(self, device: torch.device | str) -> EpisodeBatch:
         return EpisodeBatch(
             self.support_x.to(device, non_blocking=True),
             self.support_y.to(device, non_blocking=True),
@@ -136,7 +146,9 @@ class EpisodeSampler:
     0..N-1 are given to the drawn classes in random order.
     """
 
-    def __init__(self, images: ClassImages, ways: int, shots: int, queries: int, seed: int = 0) -> None:
+    def __init__(
+        self, images: ClassImages, ways: int, shots: int, queries: int, seed: int = 0
+    ) -> None:
         images.check_episode_shape(ways, shots, queries)
         self.images = images
         self.ways, self.shots, self.queries, self.seed = ways, shots, queries, seed
@@ -148,7 +160,10 @@ class EpisodeSampler:
         classes = rng.choice(self._eligible, size=self.ways, replace=False)
         counts = self.images.counts
         picks = np.stack(
-            [rng.choice(int(counts[c]), size=self.shots + self.queries, replace=False) for c in classes]
+            [
+                rng.choice(int(counts[c]), size=self.shots + self.queries, replace=False)
+                for c in classes
+            ]
         )
         return classes, picks
 

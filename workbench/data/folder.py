@@ -98,7 +98,9 @@ def scan(root: Path) -> tuple[list[_Class], list[str]]:
     notes: list[str] = []
     loose = sum(is_image_name(f.name) for f in files)
     if loose and dirs:
-        notes.append(f"ignored {loose} image files directly in {root} (images belong in class folders)")
+        notes.append(
+            f"ignored {loose} image files directly in {root} (images belong in class folders)"
+        )
     if split_dirs:
         others = [d.name for d in dirs if d.name.lower() not in SPLIT_DIRS]
         if others:
@@ -119,7 +121,9 @@ def scan(root: Path) -> tuple[list[_Class], list[str]]:
                 str(root),
             )
         what = "is empty" if not files else f"has no sub-folders (and no {_EXTS} images)"
-        raise DatasetError(f"dataset folder {root} {what}; it needs one sub-folder per class", str(root))
+        raise DatasetError(
+            f"dataset folder {root} {what}; it needs one sub-folder per class", str(root)
+        )
     return _classes_in(root, frozenset({top}), None), notes
 
 
@@ -147,7 +151,9 @@ def _classes_in(folder: Path, ancestors: frozenset[str], split: str | None) -> l
         if len(out) == before:  # only links back up the tree below it
             _images_of(Path(d.path), chain)  # raises: no images
     if not out:
-        raise DatasetError(f"{folder} has no class sub-folders (only links back up the tree)", str(folder))
+        raise DatasetError(
+            f"{folder} has no class sub-folders (only links back up the tree)", str(folder)
+        )
     return out
 
 

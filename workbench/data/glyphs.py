@@ -31,7 +31,7 @@ train, validation or test.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -81,8 +81,17 @@ def _unit(angle: np.ndarray) -> np.ndarray:
     return np.stack([np.cos(angle), np.sin(angle)], axis=-1)
 
 
-def _hermite(a: np.ndarray, m: np.ndarray, b: np.ndarray, ta: np.ndarray, tm1: np.ndarray,
-             tm2: np.ndarray, tb: np.ndarray, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+def _hermite(
+    a: np.ndarray,
+    m: np.ndarray,
+    b: np.ndarray,
+    ta: np.ndarray,
+    tm1: np.ndarray,
+    tm2: np.ndarray,
+    tb: np.ndarray,
+    h1: np.ndarray,
+    h2: np.ndarray,
+) -> np.ndarray:
     """Seven control points of two cubic segments a->m->b with the given unit tangents.
 
     ``tm1``/``tm2`` are the tangents arriving at and leaving ``m``: equal for a smooth join,
@@ -122,8 +131,9 @@ def _sample_bezier(ctrl: np.ndarray, steps: int) -> np.ndarray:
     return np.concatenate([first, second], axis=-2)
 
 
-def _characters(rng: np.random.Generator, styles: dict[str, np.ndarray], alphabet: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _characters(
+    rng: np.random.Generator, styles: dict[str, np.ndarray], alphabet: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The strokes of every character, vectorised over characters (one loop over stroke slots).
 
     Returns control points ``[C, S, 7, 2]`` in a box of about [-1, 1]^2, a validity mask
@@ -164,8 +174,9 @@ def _characters(rng: np.random.Generator, styles: dict[str, np.ndarray], alphabe
         ang_mb = np.arctan2(b[:, 1] - m[:, 1], b[:, 0] - m[:, 0])
         t_mid = _unit(theta + noise(curv * 0.8))
         half = np.linalg.norm(m - a, axis=1) / 3, np.linalg.norm(b - m, axis=1) / 3
-        smooth = _hermite(a, m, b, _unit(ang_am + noise(curv)), t_mid, t_mid,
-                          _unit(ang_mb + noise(curv)), *half)
+        smooth = _hermite(
+            a, m, b, _unit(ang_am + noise(curv)), t_mid, t_mid, _unit(ang_mb + noise(curv)), *half
+        )
 
         # Corner: two nearly straight legs meeting at a sharp turn.
         turn = rng.uniform(0.45 * np.pi, 0.85 * np.pi, size=c) * rng.choice([-1, 1], size=c)
@@ -185,8 +196,17 @@ def _characters(rng: np.random.Generator, styles: dict[str, np.ndarray], alphabe
             pts = centre[:, None] + radius[:, None, None] * _unit(angles)
             tangents = _unit(angles + np.sign(sweep)[:, None] * np.pi / 2)
             handle = 4 / 3 * np.tan(np.abs(sweep) / 8) * radius
-            out = _hermite(pts[:, 0], pts[:, 1], pts[:, 2], tangents[:, 0], tangents[:, 1],
-                           tangents[:, 1], tangents[:, 2], handle, handle)
+            out = _hermite(
+                pts[:, 0],
+                pts[:, 1],
+                pts[:, 2],
+                tangents[:, 0],
+                tangents[:, 1],
+                tangents[:, 1],
+                tangents[:, 2],
+                handle,
+                handle,
+            )
             squash = rng.uniform(0.7, 1.3, size=c)  # ellipse along the start direction
             rel = out - centre[:, None]
             u, v = _unit(theta)[:, None], perp[:, None]
@@ -194,8 +214,10 @@ def _characters(rng: np.random.Generator, styles: dict[str, np.ndarray], alphabe
             return centre[:, None] + along * u + across * v * squash[:, None, None]
 
         direction = rng.choice([-1.0, 1.0], size=c)
-        arc = circular(length * rng.uniform(0.3, 0.5, size=c),
-                       direction * rng.uniform(0.6 * np.pi, 1.4 * np.pi, size=c))
+        arc = circular(
+            length * rng.uniform(0.3, 0.5, size=c),
+            direction * rng.uniform(0.6 * np.pi, 1.4 * np.pi, size=c),
+        )
         loop = circular(length * rng.uniform(0.22, 0.35, size=c), direction * 2 * np.pi)
 
         # Kind 0..3 (smooth, corner, arc, loop) drawn from the alphabet's preferences.
@@ -235,8 +257,13 @@ def _characters(rng: np.random.Generator, styles: dict[str, np.ndarray], alphabe
 # --------------------------------------------------------------------------------------------
 
 
-def _drawings(rng: np.random.Generator, ctrl: np.ndarray, width: np.ndarray,
-              base_width: np.ndarray, image_size: int) -> tuple[np.ndarray, np.ndarray]:
+def _drawings(
+    rng: np.random.Generator,
+    ctrl: np.ndarray,
+    width: np.ndarray,
+    base_width: np.ndarray,
+    image_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Every drawer's version of every character: control points in pixels ``[C, D, S, 7, 2]``
     and stroke half-widths in pixels ``[C, D, S]``.
 
@@ -346,7 +373,7 @@ def _render(ctrl: np.ndarray, half: np.ndarray, valid: np.ndarray, size: int) ->
         centre = point_image[chunk] * (side * side) + base[:, 1] * side + base[:, 0]
         index = centre[:, None] + window
         np.maximum.at(canvas, index.reshape(-1), value.reshape(-1))
-    return canvas.reshape(n, side, side)[:, pad:pad + size, pad:pad + size]
+    return canvas.reshape(n, side, side)[:, pad : pad + size, pad : pad + size]
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,8 +399,9 @@ def generate_glyphs(seed: int, image_size: int, progress: ProgressFn | None = No
     render_size = min(int(image_size), _RENDER_MAX)
     rng = np.random.default_rng([int(seed), 0x676C79])
     styles = _alphabet_styles(rng, N_ALPHABETS)
-    per_alphabet = rng.integers(CHARACTERS_PER_ALPHABET[0], CHARACTERS_PER_ALPHABET[1] + 1,
-                                size=N_ALPHABETS)
+    per_alphabet = rng.integers(
+        CHARACTERS_PER_ALPHABET[0], CHARACTERS_PER_ALPHABET[1] + 1, size=N_ALPHABETS
+    )
     alphabet = np.repeat(np.arange(N_ALPHABETS), per_alphabet)
     ctrl, valid, width = _characters(rng, styles, alphabet)
     pts, half = _drawings(rng, ctrl, width, styles["width"][alphabet], render_size)
@@ -390,8 +418,9 @@ def generate_glyphs(seed: int, image_size: int, progress: ProgressFn | None = No
         drawn = _render(flat_ctrl[part], flat_half[part], flat_valid[part], render_size)
         ink = torch.from_numpy(drawn)
         if render_size != image_size:
-            ink = F.interpolate(ink[:, None], size=(image_size, image_size), mode="bilinear",
-                                align_corners=False)[:, 0].clamp_(0.0, 1.0)
+            ink = F.interpolate(
+                ink[:, None], size=(image_size, image_size), mode="bilinear", align_corners=False
+            )[:, 0].clamp_(0.0, 1.0)
         images[start:stop] = ink.mul(255.0).round_().to(torch.uint8)
         if progress is not None:
             progress(0.05 + 0.9 * stop / total, f"drawing glyphs: {stop}/{total} images")
@@ -399,8 +428,10 @@ def generate_glyphs(seed: int, image_size: int, progress: ProgressFn | None = No
     counters = np.concatenate([np.arange(k) for k in per_alphabet])
     class_names = [f"{alphabet_name(a)}/character{i + 1:02d}" for a, i in zip(alphabet, counters)]
     sources = [
-        [f"glyphs seed={seed} alphabet={a + 1} character={i + 1} drawer={d + 1}"
-         for d in range(N_DRAWERS)]
+        [
+            f"glyphs seed={seed} alphabet={a + 1} character={i + 1} drawer={d + 1}"
+            for d in range(N_DRAWERS)
+        ]
         for a, i in zip(alphabet, counters)
     ]
     return ClassImages(
@@ -427,8 +458,8 @@ def split_alphabets(split_seed: int) -> dict[str, list[int]]:
     n_train, n_val = SPLIT_ALPHABETS["train"], SPLIT_ALPHABETS["val"]
     parts = {
         "train": order[:n_train],
-        "val": order[n_train:n_train + n_val],
-        "test": order[n_train + n_val:],
+        "val": order[n_train : n_train + n_val],
+        "test": order[n_train + n_val :],
         "all": order,
     }
     return {k: sorted(int(a) for a in v) for k, v in parts.items()}

@@ -18,8 +18,8 @@ import io
 import os
 import re
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -125,7 +125,9 @@ def decode_image_bytes(data: bytes, source: str) -> torch.Tensor:
             ) from None
         except Exception as exc:
             if type(exc).__name__ == "DecompressionBombError":
-                raise DatasetError(f"{source} is too large to decode safely ({exc})", source) from None
+                raise DatasetError(
+                    f"{source} is too large to decode safely ({exc})", source
+                ) from None
             if fmt is None:
                 raise DatasetError(
                     f"{source} is not an image: its contents are not PNG, JPEG, GIF, BMP, WebP "
@@ -241,7 +243,9 @@ def resize_square(image: torch.Tensor, size: int) -> torch.Tensor:
     if image.shape[-2:] == (size, size):
         return image
     batch = image if image.dim() == 4 else image.unsqueeze(0)
-    out = F.interpolate(batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    out = F.interpolate(
+        batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
     return out if image.dim() == 4 else out[0]
 
 
@@ -284,7 +288,9 @@ def list_dir(directory: str | os.PathLike[str]) -> tuple[list[os.DirEntry], list
             str(directory),
         ) from None
     except OSError as exc:
-        raise DatasetError(f"cannot list folder {directory}: {exc.strerror or exc}", str(directory)) from None
+        raise DatasetError(
+            f"cannot list folder {directory}: {exc.strerror or exc}", str(directory)
+        ) from None
     dirs: list[os.DirEntry] = []
     files: list[os.DirEntry] = []
     for e in entries:

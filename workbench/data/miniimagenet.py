@@ -34,12 +34,16 @@ SPLITS = ("train", "val", "test")
 CACHE_VERSION = 1
 
 
-def load_miniimagenet(data: DataConfig, split: str, progress: ProgressFn | None = None) -> ClassImages:
+def load_miniimagenet(
+    data: DataConfig, split: str, progress: ProgressFn | None = None
+) -> ClassImages:
     """One split (or ``all``) of mini-ImageNet as 3 x size x size RGB images."""
     check_split(split)
     progress = progress or no_progress
     if not data.path.strip():
-        raise DatasetError("mini-ImageNet needs data.path: the folder holding train.csv and images/")
+        raise DatasetError(
+            "mini-ImageNet needs data.path: the folder holding train.csv and images/"
+        )
     root = Path(data.path).expanduser().absolute()
     if not root.is_dir():
         what = "is not a folder" if root.exists() else "does not exist"
@@ -54,6 +58,7 @@ def load_miniimagenet(data: DataConfig, split: str, progress: ProgressFn | None 
     wanted = SPLITS if split == "all" else (split,)
     parts = []
     for i, s in enumerate(wanted):
+
         def sub(fraction: float, message: str, i: int = i) -> None:
             progress((i + fraction) / len(wanted), message)
 
@@ -78,12 +83,16 @@ def read_csv(path: Path) -> list[tuple[str, str]]:
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows or [c.strip().lower() for c in rows[0]] != ["filename", "label"]:
         first = ",".join(rows[0]) if rows else "(empty file)"
-        raise DatasetError(f"{path} must start with the header filename,label; found {first!r}", str(path))
+        raise DatasetError(
+            f"{path} must start with the header filename,label; found {first!r}", str(path)
+        )
     out = []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != 2 or not row[0].strip() or not row[1].strip():
             got = ",".join(row)
-            raise DatasetError(f"{path} line {line}: expected filename,label, got {got!r}", str(path))
+            raise DatasetError(
+                f"{path} line {line}: expected filename,label, got {got!r}", str(path)
+            )
         out.append((row[0].strip(), row[1].strip()))
     if not out:
         raise DatasetError(f"{path} lists no images", str(path))
@@ -128,10 +137,12 @@ def _load_split(root: Path, split: str, size: int, progress: ProgressFn) -> Clas
     def build() -> ClassImages:
         total = sum(len(v) for v in by_label.values())
         per_class, done = [], 0
-        for label, paths in by_label.items():
+        for paths in by_label.values():
             per_class.append([load_image(p, size, channels=3) for p in paths])
             done += len(paths)
-            progress(0.95 * done / total, f"mini-ImageNet {split}: decoded {done} of {total} images")
+            progress(
+                0.95 * done / total, f"mini-ImageNet {split}: decoded {done} of {total} images"
+            )
         tensor, counts = stack_classes(per_class)
         return ClassImages(
             images=tensor,
@@ -160,4 +171,3 @@ def _concat(parts: list[ClassImages], name: str) -> ClassImages:
         name=name,
         meta={"split_note": "train + val + test of the Ravi & Larochelle split"},
     )
-

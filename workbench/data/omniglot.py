@@ -92,6 +92,7 @@ class _Source:
 
     def fingerprint(self, members: list[tuple[str, str, str]]) -> list:
         """What the cache key needs: the archive's size and time, or every file's."""
+
         def stamp(p: Path) -> tuple[int, int]:
             st = p.stat()
             return st.st_size, st.st_mtime_ns
@@ -298,7 +299,9 @@ def _choose(everything: ClassImages, split: str, seed: int) -> ClassImages:
         )
     else:
         groups = seeded_split(alphabets, seed)
-        how = f"alphabets split 60/20/20 with split_seed {seed} (no full background+evaluation pair)"
+        how = (
+            f"alphabets split 60/20/20 with split_seed {seed} (no full background+evaluation pair)"
+        )
     lists = [f"{s}: {', '.join(groups[s]) or '(none)'}" for s in ("train", "val", "test")]
     note = "; ".join([how, *lists])
     meta = {"split_note": note, "split_alphabets": groups, "sets": sorted(sets)}

@@ -3,7 +3,7 @@ which loader serves which ``data.dataset`` name."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from workbench.config import DataConfig
 from workbench.data.class_images import ClassImages
@@ -37,4 +37,6 @@ def make_sampler(
     """An indexable episode sampler over one split, shaped by ``data.ways/shots/queries``."""
     if data.dataset == "sinusoid":
         return SinusoidSampler(data.shots, data.queries, seed, split)
-    return EpisodeSampler(load_split(data, split, progress), data.ways, data.shots, data.queries, seed)
+    return EpisodeSampler(
+        load_split(data, split, progress), data.ways, data.shots, data.queries, seed
+    )

@@ -44,7 +44,10 @@ class SinusoidSampler:
         y = sinusoid(x, amplitude, phase)
         k = self.shots
         return Episode(
-            x[:k], y[:k], x[k:], y[k:],
+            x[:k],
+            y[:k],
+            x[k:],
+            y[k:],
             class_names=[],
             support_sources=[f"x={float(v):.3f}" for v in x[:k, 0]],
             query_sources=[f"x={float(v):.3f}" for v in x[k:, 0]],

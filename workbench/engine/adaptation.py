@@ -17,20 +17,26 @@ from __future__ import annotations
 import csv
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from workbench.algorithms import AdaptationTrace, DataInfo, Learner, build_learner
+from workbench.algorithms import AdaptationTrace, Learner, build_learner
 from workbench.config import DataConfig, ExperimentConfig, from_dict
 from workbench.data.episodes import Episode, EpisodeSampler, Sampler
 from workbench.data.registry import make_sampler
 from workbench.data.sinusoid import X_RANGE
 from workbench.engine.evaluate import EvaluationResult, evaluate, mean_ci95
-from workbench.engine.evaluation_run import WAYS_FREE, data_info, load_run_learner, evaluation_sampler
+from workbench.engine.evaluation_run import (
+    WAYS_FREE,
+    data_info,
+    evaluation_sampler,
+    load_run_learner,
+)
 from workbench.engine.runs import RunInfo, RunStore
 from workbench.engine.trainer import check_checkpoint, pick_device
 from workbench.errors import ConfigError, RunError
@@ -71,17 +77,17 @@ class ModelSource:
     baseline: bool = False
 
     @classmethod
-    def live(cls, run_dir: str | Path = "", label: str = "") -> "ModelSource":
+    def live(cls, run_dir: str | Path = "", label: str = "") -> ModelSource:
         return cls(LIVE, str(run_dir), "live", label or "Training now (live snapshot)")
 
     @classmethod
-    def run(cls, info: RunInfo, checkpoint: str = "best") -> "ModelSource":
+    def run(cls, info: RunInfo, checkpoint: str = "best") -> ModelSource:
         baseline = info.algorithm == "finetune"
         label = f"{'Fine-tuning baseline' if baseline else info.algorithm}: {info.name}"
         return cls(RUN, str(info.path), checkpoint, label, baseline)
 
     @classmethod
-    def random(cls, run_dir: str | Path, algorithm: str = "") -> "ModelSource":
+    def random(cls, run_dir: str | Path, algorithm: str = "") -> ModelSource:
         what = f" ({algorithm})" if algorithm else ""
         return cls(RANDOM, str(run_dir), "none", f"Random initialisation{what}")
 
@@ -111,8 +117,12 @@ def _signature_of_run(store: RunStore) -> dict[str, list[int]] | None:
     return None
 
 
-def load_model(source: ModelSource, *, snapshot: dict[str, Any] | None = None,
-               device: torch.device | None = None) -> LoadedModel:
+def load_model(
+    source: ModelSource,
+    *,
+    snapshot: dict[str, Any] | None = None,
+    device: torch.device | None = None,
+) -> LoadedModel:
     """Build a learner holding the parameters ``source`` names.
 
     ``snapshot`` is `Trainer.snapshot()` for a ``live`` source. Raises `RunError` for a missing
@@ -131,8 +141,9 @@ def load_model(source: ModelSource, *, snapshot: dict[str, Any] | None = None,
         device = device or pick_device(config.train.device)
         learner = build_learner(config, data_info(config, snapshot.get("signature")), device)
         check_checkpoint(snapshot, learner, "the live snapshot")
-        return LoadedModel(source, config, learner,
-                           f"live snapshot at iteration {snapshot.get('iteration', 0)}")
+        return LoadedModel(
+            source, config, learner, f"live snapshot at iteration {snapshot.get('iteration', 0)}"
+        )
     if source.kind == RANDOM:
         if snapshot is not None:
             config, signature = from_dict(snapshot["config"]), snapshot.get("signature")
@@ -143,8 +154,9 @@ def load_model(source: ModelSource, *, snapshot: dict[str, Any] | None = None,
             config, signature = store.load_config(), _signature_of_run(store)
         device = device or pick_device(config.train.device)
         learner = build_learner(config, data_info(config, signature), device)
-        return LoadedModel(source, config, learner,
-                           f"untrained {config.algorithm.name}, seed {config.train.seed}")
+        return LoadedModel(
+            source, config, learner, f"untrained {config.algorithm.name}, seed {config.train.seed}"
+        )
     raise ConfigError("model", f"unknown model source {source.kind!r}")
 
 
@@ -152,24 +164,37 @@ def baseline_runs(runs: Sequence[RunInfo], config: ExperimentConfig) -> list[Run
     """Saved fine-tuning runs usable as the baseline for episodes of ``config``'s data: same
     dataset; runs with the same ways and shots first, newest first within each group."""
     d = config.data
-    usable = [r for r in runs if r.algorithm == "finetune" and r.dataset == d.dataset
-              and not r.problems and r.iteration > 0]
-    return sorted(usable, key=lambda r: (r.ways != d.ways, r.shots != d.shots,
-                                         -(r.started or 0.0)))
+    usable = [
+        r
+        for r in runs
+        if r.algorithm == "finetune"
+        and r.dataset == d.dataset
+        and not r.problems
+        and r.iteration > 0
+    ]
+    return sorted(usable, key=lambda r: (r.ways != d.ways, r.shots != d.shots, -(r.started or 0.0)))
 
 
 def comparable_runs(runs: Sequence[RunInfo], config: ExperimentConfig) -> list[RunInfo]:
     """Saved runs (any algorithm) that can adapt to episodes of ``config``'s data."""
     d = config.data
-    return [r for r in runs if r.dataset == d.dataset and not r.problems and r.iteration > 0
-            and (r.ways == d.ways or r.algorithm in WAYS_FREE or d.dataset == "sinusoid")]
+    return [
+        r
+        for r in runs
+        if r.dataset == d.dataset
+        and not r.problems
+        and r.iteration > 0
+        and (r.ways == d.ways or r.algorithm in WAYS_FREE or d.dataset == "sinusoid")
+    ]
 
 
 def check_compatible(model: ExperimentConfig, data: DataConfig) -> None:
     """A readable `ConfigError` when a model cannot adapt to episodes drawn with ``data``."""
     m = model.data
     if (m.dataset == "sinusoid") != (data.dataset == "sinusoid"):
-        raise ConfigError("data.dataset", f"a {m.dataset} model cannot adapt to {data.dataset} episodes")
+        raise ConfigError(
+            "data.dataset", f"a {m.dataset} model cannot adapt to {data.dataset} episodes"
+        )
     if data.dataset == "sinusoid":
         return
     if data.ways != m.ways and model.algorithm.name not in WAYS_FREE:
@@ -180,8 +205,11 @@ def check_compatible(model: ExperimentConfig, data: DataConfig) -> None:
             "episode)",
         )
     if data.image_size != m.image_size:
-        raise ConfigError("data.image_size", f"the model was trained on {m.image_size}px images, "
-                                             f"the episodes have {data.image_size}px")
+        raise ConfigError(
+            "data.image_size",
+            f"the model was trained on {m.image_size}px images, "
+            f"the episodes have {data.image_size}px",
+        )
 
 
 # -- which episode -----------------------------------------------------------------------------
@@ -196,8 +224,13 @@ class SamplerCache:
         self._items: dict[tuple, Sampler] = {}
         self._lock = threading.Lock()
 
-    def get(self, data: DataConfig, split: str, seed: int,
-            progress: Callable[[float, str], None] | None = None) -> Sampler:
+    def get(
+        self,
+        data: DataConfig,
+        split: str,
+        seed: int,
+        progress: Callable[[float, str], None] | None = None,
+    ) -> Sampler:
         key = (repr(data), split, int(seed))
         with self._lock:
             if key in self._items:
@@ -210,8 +243,9 @@ class SamplerCache:
         return sampler
 
 
-def sample_episode(data: DataConfig, split: str, seed: int, index: int,
-                   cache: SamplerCache | None = None) -> Episode:
+def sample_episode(
+    data: DataConfig, split: str, seed: int, index: int, cache: SamplerCache | None = None
+) -> Episode:
     """Episode ``index`` of ``split`` drawn with ``seed``: the one the episode browser shows for
     the same settings."""
     if index < 0:
@@ -229,8 +263,13 @@ def episode_data(episode: Episode, data: DataConfig) -> DataConfig:
 
     if episode.is_regression:
         return replace(data, shots=episode.support_x.shape[0], queries=episode.query_x.shape[0])
-    return replace(data, ways=episode.ways, shots=episode.shots, queries=episode.queries,
-                   image_size=int(episode.support_x.shape[-1]))
+    return replace(
+        data,
+        ways=episode.ways,
+        shots=episode.shots,
+        queries=episode.queries,
+        image_size=int(episode.support_x.shape[-1]),
+    )
 
 
 # -- one episode -------------------------------------------------------------------------------
@@ -246,25 +285,37 @@ class EpisodeAdaptation:
     seconds: float = 0.0
 
 
-def adapt_episode(model: LoadedModel, episode: Episode, steps: int,
-                  inner_lr: float | None = None) -> EpisodeAdaptation:
+def adapt_episode(
+    model: LoadedModel, episode: Episode, steps: int, inner_lr: float | None = None
+) -> EpisodeAdaptation:
     """`Learner.adapt` for the viewer: with the curve grid for regression models."""
     if steps < 0:
         raise ConfigError("steps", f"must be 0 or more, got {steps}")
     if not episode.is_regression:
-        channels = next((p.shape[1] for p in model.learner.model.parameters() if p.dim() == 4), None)
+        channels = next(
+            (p.shape[1] for p in model.learner.model.parameters() if p.dim() == 4), None
+        )
         if channels is not None and episode.support_x.shape[1] != channels:
-            raise ConfigError("data.dataset", f"{model.label} takes {channels}-channel images; the "
-                                              f"episode's images have {episode.support_x.shape[1]}")
+            raise ConfigError(
+                "data.dataset",
+                f"{model.label} takes {channels}-channel images; the "
+                f"episode's images have {episode.support_x.shape[1]}",
+            )
     grid = curve_grid() if episode.is_regression else None
     tick = time.perf_counter()
     trace = model.learner.adapt(episode, steps, inner_lr, grid=grid)
     return EpisodeAdaptation(model.label, model.detail, trace, time.perf_counter() - tick)
 
 
-def adapt_models(models: Sequence[LoadedModel], episode: Episode, data: DataConfig, steps: int,
-                 inner_lr: float | None = None, cancel: threading.Event | None = None,
-                 progress: ProgressFn | None = None) -> list[EpisodeAdaptation]:
+def adapt_models(
+    models: Sequence[LoadedModel],
+    episode: Episode,
+    data: DataConfig,
+    steps: int,
+    inner_lr: float | None = None,
+    cancel: threading.Event | None = None,
+    progress: ProgressFn | None = None,
+) -> list[EpisodeAdaptation]:
     """Adapt every model to the same episode (``data`` describes how it was drawn)."""
     for model in models:
         check_compatible(model.config, data)
@@ -305,15 +356,21 @@ class _Recorder:
         self.learner = learner
         self.traces: list[AdaptationTrace] = []
 
-    def adapt(self, episode: Episode, steps: int, inner_lr: float | None = None,
-              grid: torch.Tensor | None = None) -> AdaptationTrace:
+    def adapt(
+        self,
+        episode: Episode,
+        steps: int,
+        inner_lr: float | None = None,
+        grid: torch.Tensor | None = None,
+    ) -> AdaptationTrace:
         trace = self.learner.adapt(episode, steps, inner_lr, grid)
         self.traces.append(trace)
         return trace
 
 
-def aggregate_sampler(config: ExperimentConfig, split: str, seed: int,
-                      data: DataConfig | None = None) -> Sampler:
+def aggregate_sampler(
+    config: ExperimentConfig, split: str, seed: int, data: DataConfig | None = None
+) -> Sampler:
     """The test episodes of the protocol: `evaluation_sampler` on ``config`` with ``eval.seed`` set to
     ``seed`` (and its data replaced by ``data`` when given)."""
     cfg = config.copy()
@@ -326,17 +383,32 @@ def aggregate_sampler(config: ExperimentConfig, split: str, seed: int,
     return sampler
 
 
-def aggregate(model: LoadedModel, sampler: Sampler, episodes: int, steps: int, split: str,
-              inner_lr: float | None = None, progress: ProgressFn | None = None,
-              cancel: threading.Event | None = None) -> Aggregate:
+def aggregate(
+    model: LoadedModel,
+    sampler: Sampler,
+    episodes: int,
+    steps: int,
+    split: str,
+    inner_lr: float | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Aggregate:
     """`evaluate` of one model on ``episodes`` episodes of ``sampler``."""
     if episodes < 1:
         raise ConfigError("episodes", f"must be at least 1, got {episodes}")
     if steps < 0:
         raise ConfigError("steps", f"must be 0 or more, got {steps}")
     recorder = _Recorder(model.learner)
-    result = evaluate(recorder, sampler, episodes, steps, inner_lr=inner_lr,  # type: ignore[arg-type]
-                      progress=progress, cancel=cancel, split=split)
+    result = evaluate(
+        recorder,
+        sampler,
+        episodes,
+        steps,
+        inner_lr=inner_lr,  # type: ignore[arg-type]
+        progress=progress,
+        cancel=cancel,
+        split=split,
+    )
     out = Aggregate(model.label, result)
     traces = recorder.traces
     if traces:
@@ -349,10 +421,17 @@ def aggregate(model: LoadedModel, sampler: Sampler, episodes: int, steps: int, s
     return out
 
 
-def aggregate_models(models: Sequence[LoadedModel], data: DataConfig, split: str, seed: int,
-                     episodes: int, steps: int, inner_lr: float | None = None,
-                     progress: ProgressFn | None = None,
-                     cancel: threading.Event | None = None) -> list[Aggregate]:
+def aggregate_models(
+    models: Sequence[LoadedModel],
+    data: DataConfig,
+    split: str,
+    seed: int,
+    episodes: int,
+    steps: int,
+    inner_lr: float | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Aggregate]:
     """`aggregate` for every model on the same episodes: the test sampler of the first model
     with its data replaced by ``data`` (for a saved run with its own data settings and
     ``seed == eval.seed`` this is exactly `workbench eval`'s sampler)."""
@@ -364,6 +443,7 @@ def aggregate_models(models: Sequence[LoadedModel], data: DataConfig, split: str
     total = episodes * len(models)
     out: list[Aggregate] = []
     for i, model in enumerate(models):
+
         def report(done: int, _total: int, base: int = i * episodes) -> None:
             if progress is not None:
                 progress(base + done, total)
@@ -381,8 +461,11 @@ def aggregate_models(models: Sequence[LoadedModel], data: DataConfig, split: str
 SnapshotFn = Callable[[], dict[str, Any]]
 
 
-def load_models(sources: Sequence[ModelSource], snapshot: SnapshotFn | None = None,
-                device: torch.device | None = None) -> list[LoadedModel]:
+def load_models(
+    sources: Sequence[ModelSource],
+    snapshot: SnapshotFn | None = None,
+    device: torch.device | None = None,
+) -> list[LoadedModel]:
     """A fresh learner per source; ``snapshot()`` is called once, only for a ``live`` source."""
     if not sources:
         raise ConfigError("model", "choose a model to adapt first")
@@ -432,14 +515,25 @@ class EpisodeResult:
         return self.episode.is_regression
 
     def protocol(self) -> dict[str, Any]:
-        return {"split": self.split, "seed": self.seed, "index": self.index,
-                "inner_lr": "" if self.inner_lr is None else self.inner_lr}
+        return {
+            "split": self.split,
+            "seed": self.seed,
+            "index": self.index,
+            "inner_lr": "" if self.inner_lr is None else self.inner_lr,
+        }
 
 
-def adapt_sources(sources: Sequence[ModelSource], request: EpisodeRequest, steps: int,
-                  inner_lr: float | None = None, *, snapshot: SnapshotFn | None = None,
-                  cache: SamplerCache | None = None, cancel: threading.Event | None = None,
-                  progress: ProgressFn | None = None) -> EpisodeResult:
+def adapt_sources(
+    sources: Sequence[ModelSource],
+    request: EpisodeRequest,
+    steps: int,
+    inner_lr: float | None = None,
+    *,
+    snapshot: SnapshotFn | None = None,
+    cache: SamplerCache | None = None,
+    cancel: threading.Event | None = None,
+    progress: ProgressFn | None = None,
+) -> EpisodeResult:
     """Load the models, draw (or take) the episode and adapt every model to it."""
     models = load_models(sources, snapshot)
     base = request.data or models[0].config.data
@@ -449,39 +543,74 @@ def adapt_sources(sources: Sequence[ModelSource], request: EpisodeRequest, steps
         episode = sample_episode(base, request.split, request.seed, request.index, cache)
     data = episode_data(episode, base)
     adaptations = adapt_models(models, episode, data, steps, inner_lr, cancel, progress)
-    return EpisodeResult(episode, data, request.split, int(request.seed), int(request.index),
-                         steps, inner_lr, adaptations, request.episode is not None)
+    return EpisodeResult(
+        episode,
+        data,
+        request.split,
+        int(request.seed),
+        int(request.index),
+        steps,
+        inner_lr,
+        adaptations,
+        request.episode is not None,
+    )
 
 
-def aggregate_sources(sources: Sequence[ModelSource], split: str, seed: int, episodes: int,
-                      steps: int, inner_lr: float | None = None, *,
-                      snapshot: SnapshotFn | None = None, progress: ProgressFn | None = None,
-                      cancel: threading.Event | None = None) -> list[Aggregate]:
+def aggregate_sources(
+    sources: Sequence[ModelSource],
+    split: str,
+    seed: int,
+    episodes: int,
+    steps: int,
+    inner_lr: float | None = None,
+    *,
+    snapshot: SnapshotFn | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Aggregate]:
     """Load the models and run the protocol on the first model's data settings."""
     models = load_models(sources, snapshot)
-    return aggregate_models(models, models[0].config.data, split, seed, episodes, steps,
-                            inner_lr, progress, cancel)
+    return aggregate_models(
+        models, models[0].config.data, split, seed, episodes, steps, inner_lr, progress, cancel
+    )
 
 
 # -- export ------------------------------------------------------------------------------------
 
 
-def write_episode_csv(path: str | Path, adaptations: Sequence[EpisodeAdaptation],
-                      protocol: dict[str, Any]) -> Path:
+def write_episode_csv(
+    path: str | Path, adaptations: Sequence[EpisodeAdaptation], protocol: dict[str, Any]
+) -> Path:
     """One row per model and inner step: support/query loss and accuracy (step 0 = before)."""
     path = Path(path)
     keys = list(protocol)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["model", "step", "support_loss", "query_loss", "support_accuracy",
-                    "query_accuracy", *keys])
+        w.writerow(
+            [
+                "model",
+                "step",
+                "support_loss",
+                "query_loss",
+                "support_accuracy",
+                "query_accuracy",
+                *keys,
+            ]
+        )
         for a in adaptations:
             t = a.trace
             for s in range(t.steps + 1):
-                w.writerow([a.label, s, t.support_loss[s], t.query_loss[s],
-                            t.support_accuracy[s] if t.support_accuracy else "",
-                            t.query_accuracy[s] if t.query_accuracy else "",
-                            *(protocol[k] for k in keys)])
+                w.writerow(
+                    [
+                        a.label,
+                        s,
+                        t.support_loss[s],
+                        t.query_loss[s],
+                        t.support_accuracy[s] if t.support_accuracy else "",
+                        t.query_accuracy[s] if t.query_accuracy else "",
+                        *(protocol[k] for k in keys),
+                    ]
+                )
     return path
 
 
@@ -490,25 +619,57 @@ def write_aggregate_csv(path: str | Path, aggregates: Sequence[Aggregate]) -> Pa
     path = Path(path)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["model", "step", "support_accuracy", "support_accuracy_ci95",
-                    "query_accuracy", "query_accuracy_ci95", "support_loss", "support_loss_ci95",
-                    "query_loss", "query_loss_ci95", "episodes", "split", "seed"])
+        w.writerow(
+            [
+                "model",
+                "step",
+                "support_accuracy",
+                "support_accuracy_ci95",
+                "query_accuracy",
+                "query_accuracy_ci95",
+                "support_loss",
+                "support_loss_ci95",
+                "query_loss",
+                "query_loss_ci95",
+                "episodes",
+                "split",
+                "seed",
+            ]
+        )
         for a in aggregates:
             r = a.result
             for s in range(r.steps + 1):
-                acc = [r.support_accuracy_per_step[s], r.support_accuracy_ci95_per_step[s],
-                       r.query_accuracy_per_step[s], r.query_accuracy_ci95_per_step[s]] \
-                    if r.query_accuracy_per_step else ["", "", "", ""]
-                w.writerow([a.label, s, *acc, r.support_loss_per_step[s],
-                            a.support_loss_ci95_per_step[s] if a.support_loss_ci95_per_step else "",
-                            r.query_loss_per_step[s],
-                            a.query_loss_ci95_per_step[s] if a.query_loss_ci95_per_step else "",
-                            r.episodes, r.split, r.seed])
+                acc = (
+                    [
+                        r.support_accuracy_per_step[s],
+                        r.support_accuracy_ci95_per_step[s],
+                        r.query_accuracy_per_step[s],
+                        r.query_accuracy_ci95_per_step[s],
+                    ]
+                    if r.query_accuracy_per_step
+                    else ["", "", "", ""]
+                )
+                w.writerow(
+                    [
+                        a.label,
+                        s,
+                        *acc,
+                        r.support_loss_per_step[s],
+                        a.support_loss_ci95_per_step[s] if a.support_loss_ci95_per_step else "",
+                        r.query_loss_per_step[s],
+                        a.query_loss_ci95_per_step[s] if a.query_loss_ci95_per_step else "",
+                        r.episodes,
+                        r.split,
+                        r.seed,
+                    ]
+                )
     return path
 
 
 def protocol_text(result: EvaluationResult) -> str:
     """The protocol that produced a number, to show next to it."""
     cut = " (cancelled)" if result.cancelled else ""
-    return (f"{result.episodes} episodes of the {result.split or '?'} split, seed {result.seed}, "
-            f"{result.steps} inner steps{cut}")
+    return (
+        f"{result.episodes} episodes of the {result.split or '?'} split, seed {result.seed}, "
+        f"{result.steps} inner steps{cut}"
+    )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -59,15 +59,20 @@ class EvaluationResult:
         return f"query MSE {self.mse:.4f} ± {self.mse_ci95:.4f} ({proto})"
 
 
-def summarise(traces: list[AdaptationTrace], *, split: str = "", seed: int = 0,
-              cancelled: bool = False) -> EvaluationResult:
+def summarise(
+    traces: list[AdaptationTrace], *, split: str = "", seed: int = 0, cancelled: bool = False
+) -> EvaluationResult:
     """Aggregate per-episode traces into the protocol's figures."""
     m = len(traces)
     steps = min(t.steps for t in traces) if traces else 0
     q_loss = np.array([t.query_loss[: steps + 1] for t in traces], dtype=np.float64)
     s_loss = np.array([t.support_loss[: steps + 1] for t in traces], dtype=np.float64)
     result = EvaluationResult(
-        episodes=m, steps=steps, split=split, seed=seed, cancelled=cancelled,
+        episodes=m,
+        steps=steps,
+        split=split,
+        seed=seed,
+        cancelled=cancelled,
         query_loss_per_step=q_loss.mean(0).tolist() if m else [],
         support_loss_per_step=s_loss.mean(0).tolist() if m else [],
     )

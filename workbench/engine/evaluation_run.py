@@ -7,8 +7,8 @@ always report the same number for the same settings.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 
@@ -40,14 +40,15 @@ def data_info(config: ExperimentConfig, signature: dict[str, list[int]] | None) 
     else:
         for name, shape in signature.items():
             if len(shape) == 2 and not name.startswith("head."):
-                channels = max(1, shape[1] // (config.data.image_size ** 2))
+                channels = max(1, shape[1] // (config.data.image_size**2))
                 break
     head = signature.get("head.weight", [config.data.ways])
     return DataInfo(channels, tuple(str(i) for i in range(head[0])))
 
 
-def load_run_learner(run_dir: str | Path, checkpoint: str = "best",
-                     device: torch.device | None = None) -> tuple[ExperimentConfig, Learner, str]:
+def load_run_learner(
+    run_dir: str | Path, checkpoint: str = "best", device: torch.device | None = None
+) -> tuple[ExperimentConfig, Learner, str]:
     """The run's config and a learner holding its checkpoint; falls back from ``best`` to
     ``last`` when no validation has happened yet. Returns which checkpoint was used."""
     store = RunStore(run_dir)
@@ -65,13 +66,18 @@ def load_run_learner(run_dir: str | Path, checkpoint: str = "best",
     return config, learner, kind
 
 
-def evaluation_sampler(config: ExperimentConfig, split: str, overrides: Sequence[str] = ()) -> Sampler:
+def evaluation_sampler(
+    config: ExperimentConfig, split: str, overrides: Sequence[str] = ()
+) -> Sampler:
     """Episodes for evaluation: the run's data settings, with ``data.*`` overrides applied."""
     data_config = parse_overrides(list(overrides), config.copy()).validate()
     trained = config.data
     data = data_config.data
-    if data.ways != trained.ways and config.algorithm.name not in WAYS_FREE \
-            and data.dataset != "sinusoid":
+    if (
+        data.ways != trained.ways
+        and config.algorithm.name not in WAYS_FREE
+        and data.dataset != "sinusoid"
+    ):
         raise ConfigError(
             "data.ways",
             f"this {config.algorithm.name} model has a {trained.ways}-way head; evaluating "
@@ -79,7 +85,9 @@ def evaluation_sampler(config: ExperimentConfig, split: str, overrides: Sequence
             f"({', '.join(WAYS_FREE)})",
         )
     if data.image_size != trained.image_size and data.dataset != "sinusoid":
-        raise ConfigError("data.image_size", f"the model was trained on {trained.image_size}px images")
+        raise ConfigError(
+            "data.image_size", f"the model was trained on {trained.image_size}px images"
+        )
     return make_sampler(data, split, data_config.eval.seed)
 
 
@@ -109,13 +117,29 @@ def evaluate_run(
     sampler = evaluation_sampler(config, split, overrides)
     if isinstance(sampler, EpisodeSampler):
         sampler.images.check_episode_shape(sampler.ways, sampler.shots, sampler.queries)
-    result = evaluate(learner, sampler, episodes, steps, inner_lr=inner_lr, progress=progress,
-                      cancel=cancel, split=split)
+    result = evaluate(
+        learner,
+        sampler,
+        episodes,
+        steps,
+        inner_lr=inner_lr,
+        progress=progress,
+        cancel=cancel,
+        split=split,
+    )
     if record and not overrides and not result.cancelled and inner_lr is None:
         store = RunStore(run_dir)
-        store.write_summary(test={
-            "accuracy": result.accuracy, "ci95": result.ci95, "mse": result.mse,
-            "mse_ci95": result.mse_ci95, "episodes": result.episodes, "steps": result.steps,
-            "split": split, "checkpoint": used, "seed": result.seed,
-        })
+        store.write_summary(
+            test={
+                "accuracy": result.accuracy,
+                "ci95": result.ci95,
+                "mse": result.mse,
+                "mse_ci95": result.mse_ci95,
+                "episodes": result.episodes,
+                "steps": result.steps,
+                "split": split,
+                "checkpoint": used,
+                "seed": result.seed,
+            }
+        )
     return result

@@ -6,12 +6,14 @@ touch the training graph, and an event must be cheap to copy into a Qt signal or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 #: kinds of event, in the order a run produces them
 STARTED = "started"  # once, values: {} ; message: device and run folder
-ITERATION = "iteration"  # every meta-iteration, values: loss, accuracy, pre_loss, pre_accuracy, meta_lr
+ITERATION = (
+    "iteration"  # every meta-iteration, values: loss, accuracy, pre_loss, pre_accuracy, meta_lr
+)
 EVALUATION = "evaluation"  # every train.eval_every, values: see Trainer.evaluate_validation
 CHECKPOINT = "checkpoint"  # after a checkpoint is written, message: its path
 FINISHED = "finished"  # all iterations done

@@ -39,7 +39,9 @@ class RateMeter:
             if dt > 0 and di > 0:
                 instant = di / dt
                 weight = 1 - 0.5 ** (dt / self.half_life)
-                self.rate = instant if self.rate is None else self.rate + weight * (instant - self.rate)
+                self.rate = (
+                    instant if self.rate is None else self.rate + weight * (instant - self.rate)
+                )
                 self._last = (now, iteration)
         else:
             self._last = (now, iteration)

@@ -15,23 +15,35 @@ import csv
 import importlib.util
 import io
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from workbench.engine.runs import RunInfo, RunStore, protocol_text, run_info
 from workbench.errors import RunError
 
 #: always shown, in this order: what a reader needs to place any few-shot result
 KEY_PARAMETERS = (
-    "algorithm.name", "data.dataset", "data.ways", "data.shots", "algorithm.inner_lr",
-    "algorithm.inner_steps", "train.meta_batch_size", "train.iterations",
+    "algorithm.name",
+    "data.dataset",
+    "data.ways",
+    "data.shots",
+    "algorithm.inner_lr",
+    "algorithm.inner_steps",
+    "train.meta_batch_size",
+    "train.iterations",
 )
 #: short column titles for the key parameters
 KEY_TITLES = {
-    "algorithm.name": "algorithm", "data.dataset": "dataset", "data.ways": "ways",
-    "data.shots": "shots", "algorithm.inner_lr": "inner_lr", "algorithm.inner_steps": "inner_steps",
-    "train.meta_batch_size": "meta_batch_size", "train.iterations": "iterations",
+    "algorithm.name": "algorithm",
+    "data.dataset": "dataset",
+    "data.ways": "ways",
+    "data.shots": "shots",
+    "algorithm.inner_lr": "inner_lr",
+    "algorithm.inner_steps": "inner_steps",
+    "train.meta_batch_size": "meta_batch_size",
+    "train.iterations": "iterations",
 }
 #: settings that cannot change a result (where it ran, how often it saved): never "differences"
 BOOKKEEPING = ("train.device", "train.batched", "train.checkpoint_every")
@@ -141,19 +153,35 @@ def _title(key: str) -> str:
 
 def comparison_markdown(comparison: Comparison) -> str:
     """A GitHub-flavoured Markdown table (one row per run) and a note on the protocols."""
-    header = (["run"] + [_title(k) for k in comparison.parameters]
-              + ["status", "done", "best val", "test", "test protocol"])
-    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
+    header = (
+        ["run"]
+        + [_title(k) for k in comparison.parameters]
+        + ["status", "done", "best val", "test", "test protocol"]
+    )
+    lines = [
+        "| " + " | ".join(_md_cell(h) for h in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     for info, values in zip(comparison.runs, comparison.values):
-        cells = ([info.name] + [_plain(values[k]) for k in comparison.parameters]
-                 + [info.status, f"{info.iteration}/{info.total}", best_text(info),
-                    result_text(info), protocol_text(info.test)])
+        cells = (
+            [info.name]
+            + [_plain(values[k]) for k in comparison.parameters]
+            + [
+                info.status,
+                f"{info.iteration}/{info.total}",
+                best_text(info),
+                result_text(info),
+                protocol_text(info.test),
+            ]
+        )
         lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     notes = _validation_protocols(comparison.runs)
-    lines += ["", "Best val: the best validation result during training, mean ± 95% CI over the "
-              f"run's fixed validation episodes ({notes}); '@ N' is the iteration. "
-              "Test: the stored evaluation, mean ± 95% CI, with its protocol."]
+    lines += [
+        "",
+        "Best val: the best validation result during training, mean ± 95% CI over the "
+        f"run's fixed validation episodes ({notes}); '@ N' is the iteration. "
+        "Test: the stored evaluation, mean ± 95% CI, with its protocol.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -163,17 +191,34 @@ def _validation_protocols(runs: Sequence[RunInfo]) -> str:
         if info.config is None:
             continue
         steps = info.config.algorithm.inner_steps
-        text = (f"{info.config.train.val_episodes} episodes, "
-                f"{steps} inner step{'' if steps == 1 else 's'}")
+        text = (
+            f"{info.config.train.val_episodes} episodes, "
+            f"{steps} inner step{'' if steps == 1 else 's'}"
+        )
         if text not in protocols:
             protocols.append(text)
     return "; ".join(protocols) if protocols else "protocol unknown"
 
 
 CSV_RESULT_COLUMNS = (
-    "status", "iteration", "total", "best_iteration", "best_val_accuracy", "best_val_ci95",
-    "best_val_mse", "test_accuracy", "test_ci95", "test_mse", "test_mse_ci95", "test_episodes",
-    "test_steps", "test_split", "test_checkpoint", "test_seed", "val_episodes", "elapsed_s",
+    "status",
+    "iteration",
+    "total",
+    "best_iteration",
+    "best_val_accuracy",
+    "best_val_ci95",
+    "best_val_mse",
+    "test_accuracy",
+    "test_ci95",
+    "test_mse",
+    "test_mse_ci95",
+    "test_episodes",
+    "test_steps",
+    "test_split",
+    "test_checkpoint",
+    "test_seed",
+    "val_episodes",
+    "elapsed_s",
 )
 
 
@@ -187,20 +232,30 @@ def comparison_csv(comparison: Comparison) -> str:
         best_ci = info.best_ci95
         test = info.test
         results = {
-            "status": info.status, "iteration": info.iteration, "total": info.total,
-            "best_iteration": info.best_iteration, "best_val_accuracy": info.best_accuracy,
-            "best_val_ci95": best_ci, "best_val_mse": best_mse,
-            "test_accuracy": info.test_accuracy, "test_ci95": info.test_ci95,
-            "test_mse": info.test_mse, "test_mse_ci95": info.test_mse_ci95,
-            "test_episodes": test.get("episodes"), "test_steps": test.get("steps"),
-            "test_split": test.get("split"), "test_checkpoint": test.get("checkpoint"),
+            "status": info.status,
+            "iteration": info.iteration,
+            "total": info.total,
+            "best_iteration": info.best_iteration,
+            "best_val_accuracy": info.best_accuracy,
+            "best_val_ci95": best_ci,
+            "best_val_mse": best_mse,
+            "test_accuracy": info.test_accuracy,
+            "test_ci95": info.test_ci95,
+            "test_mse": info.test_mse,
+            "test_mse_ci95": info.test_mse_ci95,
+            "test_episodes": test.get("episodes"),
+            "test_steps": test.get("steps"),
+            "test_split": test.get("split"),
+            "test_checkpoint": test.get("checkpoint"),
             "test_seed": test.get("seed"),
             "val_episodes": info.config.train.val_episodes if info.config else None,
             "elapsed_s": info.elapsed,
         }
-        writer.writerow([info.name, info.path.name]
-                        + [_csv_value(values[k]) for k in comparison.parameters]
-                        + [_csv_value(results[c]) for c in CSV_RESULT_COLUMNS])
+        writer.writerow(
+            [info.name, info.path.name]
+            + [_csv_value(values[k]) for k in comparison.parameters]
+            + [_csv_value(results[c]) for c in CSV_RESULT_COLUMNS]
+        )
     return out.getvalue()
 
 
@@ -228,8 +283,11 @@ def curves_table(paths: Sequence[str | Path]) -> tuple[list[str], list[list[Any]
         info = run_info(store.path)
         records, found = store.read_metrics()
         problems += [f"{info.name}: {f}" for f in found]
-        kept = [r for r in records if r.get("kind") in ("iteration", "evaluation")
-                and isinstance(r.get("values"), dict)]
+        kept = [
+            r
+            for r in records
+            if r.get("kind") in ("iteration", "evaluation") and isinstance(r.get("values"), dict)
+        ]
         for r in kept:
             keys.update(str(k) for k in r["values"])
         per_run.append((info.name, store.path.name, kept))
@@ -239,8 +297,10 @@ def curves_table(paths: Sequence[str | Path]) -> tuple[list[str], list[list[Any]
     for name, folder, records in per_run:
         for r in records:
             values = r["values"]
-            rows.append([name, folder, r.get("kind"), r.get("iteration"), r.get("elapsed")]
-                        + [values.get(k) for k in ordered])
+            rows.append(
+                [name, folder, r.get("kind"), r.get("iteration"), r.get("elapsed")]
+                + [values.get(k) for k in ordered]
+            )
     return header, rows, problems
 
 
@@ -272,8 +332,9 @@ def export_comparison(paths: Sequence[str | Path], out: str | Path) -> Path:
     """A comparison table; Markdown for ``.md``/``.markdown``, CSV otherwise."""
     comparison = compare_runs(paths)
     markdown = Path(out).suffix.lower() in (".md", ".markdown")
-    return write_text(out, comparison_markdown(comparison) if markdown
-                      else comparison_csv(comparison))
+    return write_text(
+        out, comparison_markdown(comparison) if markdown else comparison_csv(comparison)
+    )
 
 
 def export_curves(paths: Sequence[str | Path], out: str | Path) -> Path:
@@ -292,13 +353,15 @@ def _summary_writer(log_dir: str) -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        raise RunError("TensorBoard export needs the tensorboard package "
-                       "(pip install tensorboard)") from None
+        raise RunError(
+            "TensorBoard export needs the tensorboard package (pip install tensorboard)"
+        ) from None
     return SummaryWriter(log_dir=log_dir)
 
 
-def export_tensorboard(run_dir: str | Path, out_dir: str | Path,
-                       writer_factory: Callable[[str], Any] | None = None) -> Path:
+def export_tensorboard(
+    run_dir: str | Path, out_dir: str | Path, writer_factory: Callable[[str], Any] | None = None
+) -> Path:
     """Write a run's scalars as TensorBoard events in ``out_dir/<run folder>``: training
     figures under ``train/``, validation under ``val/``, the config as text. Returns the log
     folder. ``writer_factory`` (a log dir -> SummaryWriter-like object) is for tests."""

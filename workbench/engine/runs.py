@@ -29,9 +29,10 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -110,8 +111,12 @@ def _process_start(pid: int) -> str:
 
 def process_identity() -> dict[str, Any]:
     """What a ``running`` summary records so others can tell whether this process still lives."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "boot_id": _BOOT_ID,
-            "pid_start": _process_start(os.getpid())}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "boot_id": _BOOT_ID,
+        "pid_start": _process_start(os.getpid()),
+    }
 
 
 def process_alive(summary: dict[str, Any]) -> bool:
@@ -251,8 +256,13 @@ def scan_metrics(path: Path) -> MetricsScan:
 
 
 def _copy_scan(scan: MetricsScan) -> MetricsScan:
-    return MetricsScan(scan.count, dict(scan.last) if scan.last else None,
-                       list(scan.corrupt_lines), scan.partial_tail, scan.error)
+    return MetricsScan(
+        scan.count,
+        dict(scan.last) if scan.last else None,
+        list(scan.corrupt_lines),
+        scan.partial_tail,
+        scan.error,
+    )
 
 
 # -- one run folder ------------------------------------------------------------------------------
@@ -267,13 +277,16 @@ class RunStore:
 
     # -- creation ----------------------------------------------------------------------------
     @classmethod
-    def create(cls, runs_dir: str | Path, config: ExperimentConfig, name: str | None = None
-               ) -> "RunStore":
+    def create(
+        cls, runs_dir: str | Path, config: ExperimentConfig, name: str | None = None
+    ) -> RunStore:
         runs_dir = Path(runs_dir)
         check_writable(runs_dir)
         c = config
-        base = _slug(name) if name else _slug(
-            f"{c.algorithm.name}-{c.data.dataset}-{c.data.ways}w{c.data.shots}s"
+        base = (
+            _slug(name)
+            if name
+            else _slug(f"{c.algorithm.name}-{c.data.dataset}-{c.data.ways}w{c.data.shots}s")
         )
         stamp = time.strftime("%Y%m%d-%H%M%S")
         # Built under a hidden name, then renamed: a listing never sees a half-made run.
@@ -283,8 +296,13 @@ class RunStore:
             configlib.save(config, staging / "config.toml")
             now = time.time()
             RunStore(staging).write_summary(
-                name=name or base, status="running", iteration=0, total=c.train.iterations,
-                created=now, started=now, elapsed=0.0,
+                name=name or base,
+                status="running",
+                iteration=0,
+                total=c.train.iterations,
+                created=now,
+                started=now,
+                elapsed=0.0,
             )
             n = 1
             path = runs_dir / f"{stamp}-{base}"
@@ -322,8 +340,10 @@ class RunStore:
 
     def load_config(self) -> ExperimentConfig:
         if self.path.is_dir() and not self.config_path.exists():
-            raise RunError(f"{self.path} is not a run folder: it has no config.toml (run "
-                           "folders are made by `workbench train` or the window's Start)")
+            raise RunError(
+                f"{self.path} is not a run folder: it has no config.toml (run "
+                "folders are made by `workbench train` or the window's Start)"
+            )
         try:
             return configlib.load(self.config_path)
         except WorkbenchError as exc:
@@ -448,11 +468,13 @@ class RunStore:
         half-written last line and the previous ending (finished/stopped/failed) go too."""
         self.close()
         records, _ = self.read_metrics()
-        kept = [r for r in records if _record_iteration(r) <= iteration
-                and r.get("kind") not in ("finished", "stopped", "failed")]
-        _atomic_write_bytes(
-            self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept).encode()
-        )
+        kept = [
+            r
+            for r in records
+            if _record_iteration(r) <= iteration
+            and r.get("kind") not in ("finished", "stopped", "failed")
+        ]
+        _atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
 
     # -- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self, state: dict[str, Any], kind: str = "last") -> Path:
@@ -564,12 +586,17 @@ class RunInfo:
     @property
     def resumable(self) -> bool:
         """Stopped or interrupted, with a checkpoint to continue from and iterations left."""
-        return (self.status in ("stopped", "interrupted") and self.has_checkpoint
-                and (self.total <= 0 or self.checkpoint_iteration < self.total))
+        return (
+            self.status in ("stopped", "interrupted")
+            and self.has_checkpoint
+            and (self.total <= 0 or self.checkpoint_iteration < self.total)
+        )
 
     @property
     def regression(self) -> bool:
-        return self.dataset == "sinusoid" or (self.best_accuracy is None and self.best_mse is not None)
+        return self.dataset == "sinusoid" or (
+            self.best_accuracy is None and self.best_mse is not None
+        )
 
 
 def _number(value: Any) -> float | None:
@@ -611,8 +638,11 @@ def run_info(path: Path) -> RunInfo:
     info.status = store.status(summary) if summary else "interrupted"
     info.checkpoint_iteration = int(_number(summary.get("iteration")) or 0)
     info.total = int(_number(summary.get("total")) or 0)
-    info.best_iteration = (int(summary["best_iteration"])
-                           if _number(summary.get("best_iteration")) is not None else None)
+    info.best_iteration = (
+        int(summary["best_iteration"])
+        if _number(summary.get("best_iteration")) is not None
+        else None
+    )
     info.best_accuracy = _number(summary.get("best_accuracy"))
     info.best_ci95 = _number(summary.get("best_ci95"))
     info.best_mse = _number(summary.get("best_mse"))
@@ -641,8 +671,10 @@ def run_info(path: Path) -> RunInfo:
         more = f" and {len(scan.corrupt_lines) - 3} more" if len(scan.corrupt_lines) > 3 else ""
         info.problems.append(f"metrics.jsonl line {lines}{more} truncated or corrupt; skipped")
     if scan.partial_tail and info.status != "running":
-        info.problems.append("metrics.jsonl ends in a half-written line (the process was killed "
-                             "while writing); resuming removes it")
+        info.problems.append(
+            "metrics.jsonl ends in a half-written line (the process was killed "
+            "while writing); resuming removes it"
+        )
     if scan.last is not None:
         info.iteration = max(info.checkpoint_iteration, _record_iteration(scan.last))
         info.elapsed = max(info.elapsed, _number(scan.last.get("elapsed")) or 0.0)
@@ -685,8 +717,14 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
                 continue
             rows.append(run_info(p))
         except Exception as exc:  # a bug or a strange file must cost one row, not the list
-            rows.append(RunInfo(path=p, name=p.name, status="interrupted",
-                                problems=[f"cannot read this run: {type(exc).__name__}: {exc}"]))
+            rows.append(
+                RunInfo(
+                    path=p,
+                    name=p.name,
+                    status="interrupted",
+                    problems=[f"cannot read this run: {type(exc).__name__}: {exc}"],
+                )
+            )
     return rows
 
 
@@ -696,8 +734,10 @@ def delete_run(path: str | Path) -> None:
     if not path.is_dir():
         raise RunError(f"no run folder at {path}")
     if not is_run_folder(path):
-        raise RunError(f"{path} does not look like a run folder (no config.toml or summary.json); "
-                       "not deleting it")
+        raise RunError(
+            f"{path} does not look like a run folder (no config.toml or summary.json); "
+            "not deleting it"
+        )
     store = RunStore(path)
     try:
         summary = store.read_summary()

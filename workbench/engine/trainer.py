@@ -12,8 +12,9 @@ import math
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -46,8 +47,9 @@ def model_signature(learner: Learner) -> dict[str, list[int]]:
     return {k: list(v.shape) for k, v in learner.model.state_dict().items()}
 
 
-def load_data(config: ExperimentConfig, progress: ProgressFn | None = None
-              ) -> tuple[Sampler, Sampler, DataInfo]:
+def load_data(
+    config: ExperimentConfig, progress: ProgressFn | None = None
+) -> tuple[Sampler, Sampler, DataInfo]:
     """Training and validation samplers, and what the learner must know of the data."""
     from workbench.data.episodes import EpisodeSampler
     from workbench.data.registry import make_sampler
@@ -117,8 +119,13 @@ class Trainer:
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def create(cls, config: ExperimentConfig, runs_dir: str | Path | None = None,
-               name: str | None = None, progress: ProgressFn | None = None) -> "Trainer":
+    def create(
+        cls,
+        config: ExperimentConfig,
+        runs_dir: str | Path | None = None,
+        name: str | None = None,
+        progress: ProgressFn | None = None,
+    ) -> Trainer:
         """Validate, load data, build the learner and (with ``runs_dir``) a new run folder.
 
         The runs folder is checked for writing before any data is loaded, so a read-only folder
@@ -136,7 +143,7 @@ class Trainer:
         return cls(config, learner, train, val, store)
 
     @classmethod
-    def resume(cls, run_dir: str | Path, progress: ProgressFn | None = None) -> "Trainer":
+    def resume(cls, run_dir: str | Path, progress: ProgressFn | None = None) -> Trainer:
         """Continue a stopped or interrupted run from ``checkpoints/last.pt``."""
         store = RunStore(run_dir)
         if not store.path.is_dir():
@@ -144,7 +151,9 @@ class Trainer:
         config = store.load_config()
         status = store.status()
         if status == "running":
-            raise RunError(f"run {store.path.name} is still running (pid {store.read_summary().get('pid')})")
+            raise RunError(
+                f"run {store.path.name} is still running (pid {store.read_summary().get('pid')})"
+            )
         state = store.load_checkpoint("last")
         device = pick_device(config.train.device)
         train, val, info = load_data(config, progress)
@@ -155,8 +164,16 @@ class Trainer:
             raise RunError(f"run {store.path.name} already finished all {iteration} iterations")
         store.truncate_metrics(iteration)
         store.write_summary(status="running", iteration=iteration, resumed=time.time())
-        return cls(config, learner, train, val, store, start_iteration=iteration,
-                   elapsed=float(state.get("elapsed", 0.0)), best=state.get("best"))
+        return cls(
+            config,
+            learner,
+            train,
+            val,
+            store,
+            start_iteration=iteration,
+            elapsed=float(state.get("elapsed", 0.0)),
+            best=state.get("best"),
+        )
 
     # -- control (thread-safe) ---------------------------------------------------------------
     def subscribe(self, callback: ev.Subscriber) -> None:
@@ -184,8 +201,10 @@ class Trainer:
         """
         where = f" in {self.store.path}" if self.store else ""
         try:
-            self._emit(ev.STARTED, message=f"training on {self.learner.device}{where}"
-                       + self._inner_loop_text())
+            self._emit(
+                ev.STARTED,
+                message=f"training on {self.learner.device}{where}" + self._inner_loop_text(),
+            )
             status = self._loop()
         except WorkbenchError as exc:
             return self._fail(str(exc), traceback.format_exc())
@@ -197,7 +216,9 @@ class Trainer:
                 traceback.format_exc(),
             )
         except Exception as exc:  # an unexpected bug: still a message, never a dead thread
-            return self._fail(f"training failed: {type(exc).__name__}: {exc}", traceback.format_exc())
+            return self._fail(
+                f"training failed: {type(exc).__name__}: {exc}", traceback.format_exc()
+            )
         finally:
             if self.store is not None:
                 self.store.close()
@@ -246,8 +267,10 @@ class Trainer:
             self.elapsed += now - tick
             tick = now
             self._emit(ev.ITERATION, {**metrics.values(), "meta_lr": lr})
-            if cfg.eval_every and self.val_sampler is not None and (
-                self.iteration % cfg.eval_every == 0 or self.iteration == self.total
+            if (
+                cfg.eval_every
+                and self.val_sampler is not None
+                and (self.iteration % cfg.eval_every == 0 or self.iteration == self.total)
             ):
                 self._validate()
                 tick = time.monotonic()
@@ -271,8 +294,11 @@ class Trainer:
 
     def _nan_message(self) -> str:
         a = self.config.algorithm
-        kept = (f"; the last good checkpoint (iteration {self.last_checkpoint_iteration}) is kept"
-                if self.store is not None and self.last_checkpoint_iteration > 0 else "")
+        kept = (
+            f"; the last good checkpoint (iteration {self.last_checkpoint_iteration}) is kept"
+            if self.store is not None and self.last_checkpoint_iteration > 0
+            else ""
+        )
         return (
             f"the loss became NaN or infinite at iteration {self.iteration + 1}. The likely cause "
             f"is a learning rate that is too large: algorithm.inner_lr is {a.inner_lr:g} and "
@@ -282,8 +308,13 @@ class Trainer:
     def validate(self) -> EvaluationResult:
         """The fixed validation episodes, adapted with the training number of inner steps."""
         assert self.val_sampler is not None
-        return evaluate(self.learner, self.val_sampler, self.config.train.val_episodes,
-                        self.config.algorithm.inner_steps, split="val")
+        return evaluate(
+            self.learner,
+            self.val_sampler,
+            self.config.train.val_episodes,
+            self.config.algorithm.inner_steps,
+            split="val",
+        )
 
     def _validate(self) -> None:
         result = self.validate()
@@ -323,9 +354,12 @@ class Trainer:
         import copy
 
         with self._step_lock:
-            return {"learner": copy.deepcopy(self.learner.state_dict()),
-                    "iteration": self.iteration, "config": to_dict(self.config),
-                    "signature": model_signature(self.learner)}
+            return {
+                "learner": copy.deepcopy(self.learner.state_dict()),
+                "iteration": self.iteration,
+                "config": to_dict(self.config),
+                "signature": model_signature(self.learner),
+            }
 
     def checkpoint_state(self) -> dict[str, Any]:
         return {
@@ -342,8 +376,11 @@ class Trainer:
         try:
             return self.store.save_checkpoint(self.checkpoint_state(), kind)
         except OSError as exc:
-            previous = (f"the previous checkpoint (iteration {self.last_checkpoint_iteration}) "
-                        "is intact" if self.store.has_checkpoint(kind) else "no earlier checkpoint exists")
+            previous = (
+                f"the previous checkpoint (iteration {self.last_checkpoint_iteration}) is intact"
+                if self.store.has_checkpoint(kind)
+                else "no earlier checkpoint exists"
+            )
             raise TrainingError(
                 f"could not write checkpoint {self.store.checkpoint_path(kind)}: "
                 f"{exc.strerror or exc}; {previous}"
@@ -361,21 +398,29 @@ class Trainer:
     def _fail(self, message: str, details: str) -> str:
         if self.store is not None:
             try:
-                self.store.write_summary(status="failed", error=message,
-                                         iteration=self.last_checkpoint_iteration)
+                self.store.write_summary(
+                    status="failed", error=message, iteration=self.last_checkpoint_iteration
+                )
             except OSError:
                 pass
         self._emit(ev.FAILED, message=message, details=details)
         return ev.FAILED
 
-    def _emit(self, kind: str, values: dict[str, float] | None = None, message: str = "",
-              details: str = "") -> None:
-        event = ev.TrainerEvent(kind, self.iteration, self.total, self.elapsed, values or {},
-                                message, details)
+    def _emit(
+        self,
+        kind: str,
+        values: dict[str, float] | None = None,
+        message: str = "",
+        details: str = "",
+    ) -> None:
+        event = ev.TrainerEvent(
+            kind, self.iteration, self.total, self.elapsed, values or {}, message, details
+        )
         if self.store is not None and kind != ev.STARTED:
             try:
-                self.store.append_metric(event.to_json() if kind != ev.FAILED else
-                                         {**event.to_json(), "details": ""})
+                self.store.append_metric(
+                    event.to_json() if kind != ev.FAILED else {**event.to_json(), "details": ""}
+                )
             except OSError:
                 pass  # the log is best effort; checkpoints report their own failures
         for callback in list(self._subscribers):

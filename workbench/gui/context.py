@@ -8,8 +8,9 @@ temporary `QSettings` and a fake config provider, and test one view alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 

@@ -50,8 +50,8 @@ from workbench.engine import events as ev
 from workbench.engine.progress import RateMeter, format_duration
 from workbench.errors import WorkbenchError
 from workbench.gui import dialogs
-from workbench.gui.experiment.form import ConfigForm
 from workbench.gui.context import GuiContext
+from workbench.gui.experiment.form import ConfigForm
 from workbench.gui.theme import apply_application_theme, get_theme
 from workbench.gui.training.view import TrainingView
 from workbench.gui.training.worker import TrainingSession
@@ -61,14 +61,34 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 #: (name, tab title, module, class, tooltip), in tab order
 VIEWS = (
-    ("training", "Training", "workbench.gui.training.view", "TrainingView",
-     "Live curves of the run being trained, or of runs to compare (Ctrl+1)"),
-    ("episodes", "Episodes", "workbench.gui.episodes.view", "EpisodesView",
-     "Browse the N-way K-shot episodes the dataset produces (Ctrl+2)"),
-    ("adaptation", "Adaptation", "workbench.gui.adaptation.view", "AdaptationView",
-     "Watch a model adapt to one episode, step by step (Ctrl+3)"),
-    ("runs", "Runs", "workbench.gui.runs.view", "RunsView",
-     "Saved runs: compare, evaluate, resume, clone (Ctrl+4)"),
+    (
+        "training",
+        "Training",
+        "workbench.gui.training.view",
+        "TrainingView",
+        "Live curves of the run being trained, or of runs to compare (Ctrl+1)",
+    ),
+    (
+        "episodes",
+        "Episodes",
+        "workbench.gui.episodes.view",
+        "EpisodesView",
+        "Browse the N-way K-shot episodes the dataset produces (Ctrl+2)",
+    ),
+    (
+        "adaptation",
+        "Adaptation",
+        "workbench.gui.adaptation.view",
+        "AdaptationView",
+        "Watch a model adapt to one episode, step by step (Ctrl+3)",
+    ),
+    (
+        "runs",
+        "Runs",
+        "workbench.gui.runs.view",
+        "RunsView",
+        "Saved runs: compare, evaluate, resume, clone (Ctrl+4)",
+    ),
 )
 
 
@@ -129,14 +149,20 @@ class MainWindow(QMainWindow):
     def _build_panel(self) -> None:
         style = self.style()
         self.start_button = QPushButton(style.standardIcon(QStyle.SP_MediaPlay), "Start")
-        self.start_button.setToolTip("Start training this experiment in a new run folder "
-                                     "(Ctrl+Return, or Space outside the form)")
+        self.start_button.setToolTip(
+            "Start training this experiment in a new run folder "
+            "(Ctrl+Return, or Space outside the form)"
+        )
         self.pause_button = QPushButton(style.standardIcon(QStyle.SP_MediaPause), "Pause")
-        self.pause_button.setToolTip("Pause training after the current iteration; press again "
-                                     "to resume (Space outside the form)")
+        self.pause_button.setToolTip(
+            "Pause training after the current iteration; press again "
+            "to resume (Space outside the form)"
+        )
         self.stop_button = QPushButton(style.standardIcon(QStyle.SP_MediaStop), "Stop")
-        self.stop_button.setToolTip("Stop after the current iteration and save a checkpoint; "
-                                    "the run can be resumed later (Ctrl+. or Esc)")
+        self.stop_button.setToolTip(
+            "Stop after the current iteration and save a checkpoint; "
+            "the run can be resumed later (Ctrl+. or Esc)"
+        )
         self.start_button.clicked.connect(self.start_training)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
@@ -160,8 +186,11 @@ class MainWindow(QMainWindow):
         self.dock = QDockWidget("Experiment", self)
         self.dock.setObjectName("experimentDock")
         self.dock.setWidget(panel)
-        self.dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
-                              | QDockWidget.DockWidgetClosable)
+        self.dock.setFeatures(
+            QDockWidget.DockWidgetMovable
+            | QDockWidget.DockWidgetFloatable
+            | QDockWidget.DockWidgetClosable
+        )
         self.dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.dock)
 
@@ -183,8 +212,9 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.device_label = QLabel("Device: –")
-        self.device_label.setToolTip("Where the model trains (train.device; auto picks CUDA when "
-                                     "a GPU is present)")
+        self.device_label.setToolTip(
+            "Where the model trains (train.device; auto picks CUDA when a GPU is present)"
+        )
         self.iteration_label = QLabel("Iteration –")
         self.rate_label = QLabel("– it/s")
         self.rate_label.setToolTip("Meta-iterations per second (smoothed)")
@@ -200,8 +230,9 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(widget)
         bar.addPermanentWidget(self.progress)
 
-    def _action(self, menu, text: str, slot, shortcuts=(), tip: str = "",
-                checkable: bool = False) -> QAction:
+    def _action(
+        self, menu, text: str, slot, shortcuts=(), tip: str = "", checkable: bool = False
+    ) -> QAction:
         action = QAction(text, self)
         if shortcuts:
             action.setShortcuts([QKeySequence(s) for s in shortcuts])
@@ -216,52 +247,100 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Open config…", self.form.open_toml_dialog, ["Ctrl+O"],
-                     "Load an experiment from a TOML file into the form")
-        self._action(file_menu, "&Save config…", self.form.save_toml_dialog, ["Ctrl+S"],
-                     "Save the form as a TOML file")
-        self._action(file_menu, "Open &run folder…", self.open_run_dialog, ["Ctrl+Shift+O"],
-                     "Load a run's config.toml into the form and show its curves")
+        self._action(
+            file_menu,
+            "&Open config…",
+            self.form.open_toml_dialog,
+            ["Ctrl+O"],
+            "Load an experiment from a TOML file into the form",
+        )
+        self._action(
+            file_menu,
+            "&Save config…",
+            self.form.save_toml_dialog,
+            ["Ctrl+S"],
+            "Save the form as a TOML file",
+        )
+        self._action(
+            file_menu,
+            "Open &run folder…",
+            self.open_run_dialog,
+            ["Ctrl+Shift+O"],
+            "Load a run's config.toml into the form and show its curves",
+        )
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, [QKeySequence.Quit], "Close the window")
 
         train_menu = bar.addMenu("&Training")
-        self.start_action = self._action(train_menu, "&Start", self.start_training,
-                                         ["Ctrl+Return", "Ctrl+Enter"], "Start training")
-        self.pause_action = self._action(train_menu, "&Pause / Resume", self.toggle_pause, [],
-                                         "Pause or resume training (Space outside the form)")
-        self.stop_action = self._action(train_menu, "S&top", self.stop_training,
-                                        ["Ctrl+.", "Esc"], "Stop and save a checkpoint")
+        self.start_action = self._action(
+            train_menu,
+            "&Start",
+            self.start_training,
+            ["Ctrl+Return", "Ctrl+Enter"],
+            "Start training",
+        )
+        self.pause_action = self._action(
+            train_menu,
+            "&Pause / Resume",
+            self.toggle_pause,
+            [],
+            "Pause or resume training (Space outside the form)",
+        )
+        self.stop_action = self._action(
+            train_menu, "S&top", self.stop_training, ["Ctrl+.", "Esc"], "Stop and save a checkpoint"
+        )
         self.space_shortcut = QShortcut(QKeySequence(Qt.Key_Space), self)
         self.space_shortcut.setContext(Qt.WindowShortcut)
         self.space_shortcut.activated.connect(self._on_space)
 
         view_menu = bar.addMenu("&View")
         group = QActionGroup(self)
-        self.light_action = self._action(view_menu, "&Light theme",
-                                         lambda _c=False: self.set_theme("light", self._presentation),
-                                         checkable=True, tip="Dark text on light backgrounds")
-        self.dark_action = self._action(view_menu, "&Dark theme",
-                                        lambda _c=False: self.set_theme("dark", self._presentation),
-                                        checkable=True, tip="Light text on dark backgrounds")
+        self.light_action = self._action(
+            view_menu,
+            "&Light theme",
+            lambda _c=False: self.set_theme("light", self._presentation),
+            checkable=True,
+            tip="Dark text on light backgrounds",
+        )
+        self.dark_action = self._action(
+            view_menu,
+            "&Dark theme",
+            lambda _c=False: self.set_theme("dark", self._presentation),
+            checkable=True,
+            tip="Light text on dark backgrounds",
+        )
         group.addAction(self.light_action)
         group.addAction(self.dark_action)
         self.presentation_action = self._action(
-            view_menu, "&Presentation mode", lambda on: self.set_theme(self._theme_name, on),
-            ["F5", "Ctrl+Shift+P"], "Larger fonts, thicker lines, high contrast (for a seminar)",
-            checkable=True)
+            view_menu,
+            "&Presentation mode",
+            lambda on: self.set_theme(self._theme_name, on),
+            ["F5", "Ctrl+Shift+P"],
+            "Larger fonts, thicker lines, high contrast (for a seminar)",
+            checkable=True,
+        )
         view_menu.addSeparator()
         for number, (name, title, *_rest) in enumerate(VIEWS, 1):
-            self._action(view_menu, f"{title} view", lambda _c=False, n=name: self.show_view(n),
-                         [f"Ctrl+{number}"], f"Show the {title} view")
+            self._action(
+                view_menu,
+                f"{title} view",
+                lambda _c=False, n=name: self.show_view(n),
+                [f"Ctrl+{number}"],
+                f"Show the {title} view",
+            )
         view_menu.addSeparator()
         toggle = self.dock.toggleViewAction()
         toggle.setText("Experiment panel")
         view_menu.addAction(toggle)
 
         help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&User guide", self.open_user_guide, ["F1"],
-                     "Open the README: the user guide")
+        self._action(
+            help_menu,
+            "&User guide",
+            self.open_user_guide,
+            ["F1"],
+            "Open the README: the user guide",
+        )
         self._action(help_menu, "&About", self.show_about, [], "Version and license")
 
     def _connect(self) -> None:
@@ -305,8 +384,9 @@ class MainWindow(QMainWindow):
             self.form.set_config(config, source=Path(config_or_preset))
 
     def open_run_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open run folder",
-                                                str(self.context.runs_dir()))
+        path = QFileDialog.getExistingDirectory(
+            self, "Open run folder", str(self.context.runs_dir())
+        )
         if path:
             self.open_run(path)
 
@@ -338,8 +418,9 @@ class MainWindow(QMainWindow):
             return
         if not self.form.is_valid():
             errors = self.form.errors()
-            self.statusBar().showMessage("Cannot start: " + "; ".join(
-                f"{k}: {v}" for k, v in errors.items()), 10000)
+            self.statusBar().showMessage(
+                "Cannot start: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), 10000
+            )
             return
         config = self.form.config()
         try:
@@ -354,8 +435,9 @@ class MainWindow(QMainWindow):
     def resume_training(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run (from the Runs view)."""
         if self.session.running:
-            self.statusBar().showMessage("A run is training; stop it before resuming another",
-                                         10000)
+            self.statusBar().showMessage(
+                "A run is training; stop it before resuming another", 10000
+            )
             return
         from workbench.engine.runs import RunStore
 
@@ -397,8 +479,9 @@ class MainWindow(QMainWindow):
             return
         self._phase = "stopping"
         self.session.stop()
-        self.statusBar().showMessage("Stopping after the current iteration and saving a "
-                                     "checkpoint…")
+        self.statusBar().showMessage(
+            "Stopping after the current iteration and saving a checkpoint…"
+        )
         self._update_controls()
 
     @Slot()
@@ -413,11 +496,20 @@ class MainWindow(QMainWindow):
         boxes, any button or list): then the key goes to that widget."""
         focus = QApplication.focusWidget()
         ours = (self.start_button, self.pause_button, self.stop_button)
-        consumes = (QAbstractButton, QComboBox, QAbstractItemView, QAbstractSlider,
-                    QAbstractSpinBox, QLineEdit)
+        consumes = (
+            QAbstractButton,
+            QComboBox,
+            QAbstractItemView,
+            QAbstractSlider,
+            QAbstractSpinBox,
+            QLineEdit,
+        )
         editable_text = isinstance(focus, (QTextEdit, QPlainTextEdit)) and not focus.isReadOnly()
-        if focus is not None and focus not in ours and (
-                self.form.isAncestorOf(focus) or isinstance(focus, consumes) or editable_text):
+        if (
+            focus is not None
+            and focus not in ours
+            and (self.form.isAncestorOf(focus) or isinstance(focus, consumes) or editable_text)
+        ):
             self.space_shortcut.setEnabled(False)  # or the forwarded key would trigger us again
             try:
                 for kind in (QEvent.KeyPress, QEvent.KeyRelease):
@@ -429,8 +521,9 @@ class MainWindow(QMainWindow):
 
     # -- from the training session (GUI thread) ---------------------------------------------------
     @Slot(object, str, str, int, int, object)
-    def _on_ready(self, trainer: Any, run_dir: str, device: str, iteration: int, total: int,
-                  history: list) -> None:
+    def _on_ready(
+        self, trainer: Any, run_dir: str, device: str, iteration: int, total: int, history: list
+    ) -> None:
         self._phase = "stopping" if self._phase == "stopping" else "training"
         self._run_dir = run_dir
         self._iteration, self._total = iteration, total
@@ -441,8 +534,9 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(iteration)
         self.progress.setFormat("%p%")
-        self.training_view.name_run(Path(run_dir).name if run_dir else "unsaved run", run_dir,
-                                    history or None)
+        self.training_view.name_run(
+            Path(run_dir).name if run_dir else "unsaved run", run_dir, history or None
+        )
         self.statusBar().showMessage(f"Training {Path(run_dir).name}", 5000)
         if run_dir:
             self.context.trainingStarted.emit(run_dir)
@@ -465,8 +559,9 @@ class MainWindow(QMainWindow):
     @Slot(bool)
     def _on_paused(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
-        self.pause_button.setIcon(self.style().standardIcon(
-            QStyle.SP_MediaPlay if paused else QStyle.SP_MediaPause))
+        self.pause_button.setIcon(
+            self.style().standardIcon(QStyle.SP_MediaPlay if paused else QStyle.SP_MediaPause)
+        )
         self.meter.reset()
         if paused:
             self.statusBar().showMessage("Paused; press Resume (or Space) to continue")
@@ -492,10 +587,12 @@ class MainWindow(QMainWindow):
         if run_dir:
             self.context.trainingFinished.emit(run_dir, status)
         name = Path(run_dir).name if run_dir else "the run"
-        messages = {ev.FINISHED: f"Finished {name}", ev.STOPPED: f"Stopped {name}; a checkpoint "
-                    "was saved and it can be resumed from the Runs view",
-                    ev.FAILED: f"Training failed ({name})" if run_dir
-                    else "Training could not start"}
+        messages = {
+            ev.FINISHED: f"Finished {name}",
+            ev.STOPPED: f"Stopped {name}; a checkpoint "
+            "was saved and it can be resumed from the Runs view",
+            ev.FAILED: f"Training failed ({name})" if run_dir else "Training could not start",
+        }
         self.statusBar().showMessage(messages.get(status, status), 15000)
         if status == ev.FAILED:
             message, details = self.session.last_error or ("training failed", "")
@@ -555,17 +652,22 @@ class MainWindow(QMainWindow):
         if README.exists():
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(README)))
         else:
-            self.statusBar().showMessage(f"The user guide is the README.md of the project "
-                                         f"(not found at {README})", 10000)
+            self.statusBar().showMessage(
+                f"The user guide is the README.md of the project (not found at {README})", 10000
+            )
 
     def show_about(self) -> None:
-        dialogs.show_about(self, (
-            f"<b>{APP_NAME}</b> {workbench.__version__}<br><br>"
-            "Train, inspect and demonstrate few-shot meta-learning: MAML and its relatives, "
-            "Prototypical Networks, Reptile and a fine-tuning baseline, on embedded glyphs, "
-            "sinusoids, Omniglot, mini-ImageNet or your own folders.<br><br>"
-            "The same engine runs without the window: <code>workbench train demo</code>.<br>"
-            "License: MIT."))
+        dialogs.show_about(
+            self,
+            (
+                f"<b>{APP_NAME}</b> {workbench.__version__}<br><br>"
+                "Train, inspect and demonstrate few-shot meta-learning: MAML and its relatives, "
+                "Prototypical Networks, Reptile and a fine-tuning baseline, on embedded glyphs, "
+                "sinusoids, Omniglot, mini-ImageNet or your own folders.<br><br>"
+                "The same engine runs without the window: <code>workbench train demo</code>.<br>"
+                "License: MIT."
+            ),
+        )
 
     # -- status bar and buttons -------------------------------------------------------------------
     def _update_controls(self) -> None:
@@ -583,8 +685,9 @@ class MainWindow(QMainWindow):
             count = len(self.form.errors())
             self.invalid_label.setText(
                 "Start is disabled: the field marked in red above needs a valid value."
-                if count == 1 else
-                f"Start is disabled: {count} fields marked in red above need valid values.")
+                if count == 1
+                else f"Start is disabled: {count} fields marked in red above need valid values."
+            )
             self.invalid_label.show()
 
     @Slot()
@@ -595,7 +698,8 @@ class MainWindow(QMainWindow):
             if self.session.running and not self.session.paused and self.meter.rate:
                 self.rate_label.setText(f"{self.meter.rate:.1f} it/s")
                 self.eta_label.setText(
-                    f"ETA {format_duration(self.meter.eta(self._iteration, total))}")
+                    f"ETA {format_duration(self.meter.eta(self._iteration, total))}"
+                )
             elif self.session.paused:
                 self.rate_label.setText("paused")
                 self.eta_label.setText("ETA –")

@@ -20,7 +20,9 @@ def parse_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise ConfigError("--size", f"expected WIDTHxHEIGHT such as 1280x800, got {text!r}") from None
+        raise ConfigError(
+            "--size", f"expected WIDTHxHEIGHT such as 1280x800, got {text!r}"
+        ) from None
     if not (320 <= width <= 7680 and 240 <= height <= 4320):
         raise ConfigError("--size", f"{width}x{height} is outside 320x240 .. 7680x4320")
     return width, height
@@ -40,9 +42,15 @@ def _settle(app, seconds: float) -> None:
     app.processEvents()
 
 
-def take_screenshots(out_dir: str | Path, theme: str = "light", size: tuple[int, int] = (1280, 800),
-                     presentation: bool = False, iterations: int = 60, eval_every: int = 20,
-                     preset: str = "demo") -> list[Path]:
+def take_screenshots(
+    out_dir: str | Path,
+    theme: str = "light",
+    size: tuple[int, int] = (1280, 800),
+    presentation: bool = False,
+    iterations: int = 60,
+    eval_every: int = 20,
+    preset: str = "demo",
+) -> list[Path]:
     """Train ``preset`` briefly in the window and save ``<view>-<theme>.png`` for every view."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -62,8 +70,11 @@ def take_screenshots(out_dir: str | Path, theme: str = "light", size: tuple[int,
         window.context.set_runs_dir(Path(tmp) / "runs")
         window.set_theme(theme, presentation)
         window.form.select_preset(preset)
-        for key, value in (("train.iterations", iterations), ("train.eval_every", eval_every),
-                           ("train.checkpoint_every", max(1, iterations))):
+        for key, value in (
+            ("train.iterations", iterations),
+            ("train.eval_every", eval_every),
+            ("train.checkpoint_every", max(1, iterations)),
+        ):
             window.form.set_value(key, value)
         window.resize(*size)
         window.show()
@@ -82,8 +93,10 @@ def take_screenshots(out_dir: str | Path, theme: str = "light", size: tuple[int,
         loop.exec()
         if result.get("status") != "finished":
             window.session.shutdown()
-            raise TrainingError(f"the demo run did not finish ({result.get('status', 'timeout')}); "
-                               f"{(window.session.last_error or ('', ''))[0]}")
+            raise TrainingError(
+                f"the demo run did not finish ({result.get('status', 'timeout')}); "
+                f"{(window.session.last_error or ('', ''))[0]}"
+            )
         _settle(app, 0.5)
         for name, view in window.views.items():
             window.show_view(name)

@@ -38,7 +38,7 @@ class Theme:
     def color(self, index: int) -> str:
         return self.curve_colors[index % len(self.curve_colors)]
 
-    def pen(self, index: int = 0, width: float | None = None, alpha: int = 255) -> "pg.QtGui.QPen":
+    def pen(self, index: int = 0, width: float | None = None, alpha: int = 255) -> pg.QtGui.QPen:
         c = QColor(self.color(index))
         c.setAlpha(alpha)
         return pg.mkPen(c, width=width if width is not None else self.line_width)
@@ -101,16 +101,16 @@ def style_plot(widget: pg.PlotWidget | pg.GraphicsLayoutWidget, theme: Theme) ->
         # a title carries its colour inside its text: set it again to recolour it, and let the
         # plot shrink below the title's width instead of being cut off on the right
         if plot.titleLabel.text:
-            plot.setTitle(plot.titleLabel.text, color=theme.foreground,
-                          size=f"{theme.font_point_size}pt")
+            plot.setTitle(
+                plot.titleLabel.text, color=theme.foreground, size=f"{theme.font_point_size}pt"
+            )
         plot.titleLabel.setMinimumWidth(0)
         legend = plot.legend
         if legend is not None:
             legend.setLabelTextColor(theme.foreground)
             legend.setLabelTextSize(f"{theme.font_point_size}pt")
             for _, label in legend.items:  # existing labels keep their old colour otherwise
-                label.setText(label.text, color=theme.foreground,
-                              size=f"{theme.font_point_size}pt")
+                label.setText(label.text, color=theme.foreground, size=f"{theme.font_point_size}pt")
 
 
 def apply_application_theme(app: QApplication, theme: Theme) -> None:

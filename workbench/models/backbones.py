@@ -31,7 +31,11 @@ class Conv4(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, image_size: int, out_features: int, hidden: int = 64,
+        self,
+        in_channels: int,
+        image_size: int,
+        out_features: int,
+        hidden: int = 64,
         batchnorm: str = "batch",
     ) -> None:
         super().__init__()
@@ -66,7 +70,11 @@ class MLP(nn.Module):
     """
 
     def __init__(
-        self, in_features: int, out_features: int, hidden: tuple[int, ...], use_bn: bool,
+        self,
+        in_features: int,
+        out_features: int,
+        hidden: tuple[int, ...],
+        use_bn: bool,
         batchnorm: str = "batch",
     ) -> None:
         super().__init__()

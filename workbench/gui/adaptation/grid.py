@@ -11,8 +11,14 @@ from dataclasses import dataclass
 
 from workbench.algorithms.base import AdaptationTrace
 from workbench.data.episodes import Episode
-from workbench.gui.widgets.image_grid import GridRow, GridSection, ImageGrid, describe_class, tensor_to_qimage
 from workbench.gui.theme import Theme
+from workbench.gui.widgets.image_grid import (
+    GridRow,
+    GridSection,
+    ImageGrid,
+    describe_class,
+    tensor_to_qimage,
+)
 
 SECTION = "adapted"
 
@@ -36,23 +42,38 @@ def predictions_at(trace: AdaptationTrace, episode: Episode, step: int) -> StepP
     s = min(step, len(trace.query_predictions) - 1)
     labels = [int(v) for v in trace.query_predictions[s]]
     truth = episode.query_y.tolist()
-    return StepPredictions(s, labels, [float(c) for c in trace.query_confidences[s]],
-                           [p == t for p, t in zip(labels, truth)])
+    return StepPredictions(
+        s,
+        labels,
+        [float(c) for c in trace.query_confidences[s]],
+        [p == t for p, t in zip(labels, truth)],
+    )
 
 
 def episode_section(episode: Episode) -> GridSection:
     """Support images (indices 0..N*K-1) then query images (N*K..), one row per class."""
     n, k, q = episode.ways, episode.shots, episode.queries
-    images = [tensor_to_qimage(x) for x in episode.support_x] + [tensor_to_qimage(x) for x in episode.query_x]
+    images = [tensor_to_qimage(x) for x in episode.support_x] + [
+        tensor_to_qimage(x) for x in episode.query_x
+    ]
     sources = list(episode.support_sources) + list(episode.query_sources)
     rows = []
     for label in range(n):
         name = episode.class_names[label] if label < len(episode.class_names) else str(label)
         group, detail = describe_class(name)
-        indices = list(range(label * k, (label + 1) * k)) + [n * k + label * q + j for j in range(q)]
-        rows.append(GridRow(f"{label} · {group}", detail, indices, tooltip=f"label {label}: {name}"))
-    return GridSection(SECTION, "Per class: support, then queries (predicted label, confidence)",
-                       images, rows, sources)
+        indices = list(range(label * k, (label + 1) * k)) + [
+            n * k + label * q + j for j in range(q)
+        ]
+        rows.append(
+            GridRow(f"{label} · {group}", detail, indices, tooltip=f"label {label}: {name}")
+        )
+    return GridSection(
+        SECTION,
+        "Per class: support, then queries (predicted label, confidence)",
+        images,
+        rows,
+        sources,
+    )
 
 
 def decorate(grid: ImageGrid, episode: Episode, shown: StepPredictions, theme: Theme) -> None:
@@ -69,5 +90,7 @@ def decorate(grid: ImageGrid, episode: Episode, shown: StepPredictions, theme: T
 
 def section_title(model: str, shown: StepPredictions, total: int) -> str:
     right = sum(shown.correct)
-    return (f"{model} after {shown.step} step{'s' if shown.step != 1 else ''}: {right} of {total} "
-            f"query images right ({100 * shown.accuracy:.0f}%)")
+    return (
+        f"{model} after {shown.step} step{'s' if shown.step != 1 else ''}: {right} of {total} "
+        f"query images right ({100 * shown.accuracy:.0f}%)"
+    )

@@ -56,7 +56,11 @@ def run_title(info: RunInfo) -> str:
 
 def run_detail(info: RunInfo) -> str:
     """What the run is, for the line under the model list."""
-    shape = "sinusoid" if info.dataset == "sinusoid" else f"{info.dataset} {info.ways}-way {info.shots}-shot"
+    shape = (
+        "sinusoid"
+        if info.dataset == "sinusoid"
+        else f"{info.dataset} {info.ways}-way {info.shots}-shot"
+    )
     text = f"{info.algorithm} · {shape} · {info.iteration}/{info.total} iterations · {info.status}"
     if info.best_accuracy is not None:
         text += f"\nbest validation {100 * info.best_accuracy:.1f}% ± {100 * (info.best_ci95 or 0):.1f}%"
@@ -79,22 +83,27 @@ class ModelPicker(QWidget):
         self._updating = False
 
         self.model_combo = QComboBox()
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.model_combo.setMinimumContentsLength(14)
-        self.model_combo.setToolTip("The meta-learned initialisation to adapt: the run being trained "
-                                    "now, or a saved run")
+        self.model_combo.setToolTip(
+            "The meta-learned initialisation to adapt: the run being trained now, or a saved run"
+        )
         self.model_combo.currentIndexChanged.connect(self._primary_changed)
         self.checkpoint_combo = QComboBox()
         self.checkpoint_combo.addItem("best (validation)", "best")
         self.checkpoint_combo.addItem("last", "last")
-        self.checkpoint_combo.setToolTip("best: the checkpoint with the best validation result; "
-                                         "last: the most recent one")
+        self.checkpoint_combo.setToolTip(
+            "best: the checkpoint with the best validation result; last: the most recent one"
+        )
         self.checkpoint_combo.currentIndexChanged.connect(self._emit_changed)
         self.detail = QLabel()
         self.detail.setWordWrap(True)
         self.compare_list = QListWidget()
-        self.compare_list.setToolTip("Tick up to three models to adapt to the same episode, one "
-                                     "colour each")
+        self.compare_list.setToolTip(
+            "Tick up to three models to adapt to the same episode, one colour each"
+        )
         self.compare_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.compare_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.compare_list.setMinimumHeight(72)
@@ -131,16 +140,24 @@ class ModelPicker(QWidget):
             self.model_combo.clear()
             if live is not None:
                 self.model_combo.addItem(f"● Training now (iteration {live.iteration})", LIVE_KEY)
-                self.model_combo.setItemData(0, f"A snapshot of the current parameters of {live.run_dir}",
-                                             Qt.ItemDataRole.ToolTipRole)
+                self.model_combo.setItemData(
+                    0,
+                    f"A snapshot of the current parameters of {live.run_dir}",
+                    Qt.ItemDataRole.ToolTipRole,
+                )
             # meta-learners first, then baselines; newest first within each
-            ordered = sorted(self._runs, key=lambda r: (r.algorithm == "finetune", -(r.started or 0)))
+            ordered = sorted(
+                self._runs, key=lambda r: (r.algorithm == "finetune", -(r.started or 0))
+            )
             for info in ordered:
                 self.model_combo.addItem(run_title(info), str(info.path))
-                self.model_combo.setItemData(self.model_combo.count() - 1, str(info.path),
-                                             Qt.ItemDataRole.ToolTipRole)
+                self.model_combo.setItemData(
+                    self.model_combo.count() - 1, str(info.path), Qt.ItemDataRole.ToolTipRole
+                )
             index = self.model_combo.findData(keep_primary) if keep_primary else -1
-            self.model_combo.setCurrentIndex(index if index >= 0 else (0 if self.model_combo.count() else -1))
+            self.model_combo.setCurrentIndex(
+                index if index >= 0 else (0 if self.model_combo.count() else -1)
+            )
         finally:
             self._updating = False
         self._rebuild_compare(keep_checked)
@@ -217,7 +234,9 @@ class ModelPicker(QWidget):
         return ([primary] if primary else []) + self.compare_sources()[: ad.MAX_MODELS - 1]
 
     def compare_candidates(self) -> list[ad.ModelSource]:
-        return [self.compare_list.item(i).data(SOURCE_ROLE) for i in range(self.compare_list.count())]
+        return [
+            self.compare_list.item(i).data(SOURCE_ROLE) for i in range(self.compare_list.count())
+        ]
 
     def short_label(self, source: ad.ModelSource) -> str:
         """A legend-sized name: "Training now", "Fine-tuning baseline", "Random
@@ -266,7 +285,9 @@ class ModelPicker(QWidget):
                 item.setData(SOURCE_ROLE, source)
                 item.setToolTip(f"{title}\n{source.run_dir}")
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if source.key in keep else Qt.CheckState.Unchecked)
+                item.setCheckState(
+                    Qt.CheckState.Checked if source.key in keep else Qt.CheckState.Unchecked
+                )
                 self.compare_list.addItem(item)
         finally:
             self._updating = False
@@ -276,12 +297,16 @@ class ModelPicker(QWidget):
         live = key == LIVE_KEY
         self.checkpoint_combo.setEnabled(not live and key is not None)
         if key is None:
-            self.detail.setText("No saved runs in the runs folder yet: train one (Experiment panel "
-                                "or `workbench train demo`) to adapt it here.")
+            self.detail.setText(
+                "No saved runs in the runs folder yet: train one (Experiment panel "
+                "or `workbench train demo`) to adapt it here."
+            )
         elif live and self._live is not None:
             c = self._live.config
-            self.detail.setText(f"{c.algorithm.name} · {c.data.dataset} · being trained: "
-                                f"iteration {self._live.iteration}/{self._live.total}")
+            self.detail.setText(
+                f"{c.algorithm.name} · {c.data.dataset} · being trained: "
+                f"iteration {self._live.iteration}/{self._live.total}"
+            )
         else:
             info = self._info(key)
             self.detail.setText(run_detail(info) if info else "")
@@ -297,7 +322,10 @@ class ModelPicker(QWidget):
     def _compare_changed(self, item: QListWidgetItem) -> None:
         if self._updating:
             return
-        if item.checkState() == Qt.CheckState.Checked and len(self.compare_sources()) > ad.MAX_MODELS - 1:
+        if (
+            item.checkState() == Qt.CheckState.Checked
+            and len(self.compare_sources()) > ad.MAX_MODELS - 1
+        ):
             self._updating = True
             item.setCheckState(Qt.CheckState.Unchecked)
             self._updating = False

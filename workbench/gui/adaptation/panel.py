@@ -70,10 +70,16 @@ class AdaptationPanel(QWidget):
         self.split_combo = QComboBox()
         self.split_combo.addItems(SPLITS)
         self.split_combo.setCurrentText("test")
-        self.split_combo.setToolTip("Split the episode is drawn from (test: classes never seen "
-                                    "in training)")
-        self.seed_spin = _Spin(0, 2**31 - 1, 1234, "Episode seed: the same split, seed and index "
-                               "always give the same episode (as in the Episodes view)")
+        self.split_combo.setToolTip(
+            "Split the episode is drawn from (test: classes never seen in training)"
+        )
+        self.seed_spin = _Spin(
+            0,
+            2**31 - 1,
+            1234,
+            "Episode seed: the same split, seed and index "
+            "always give the same episode (as in the Episodes view)",
+        )
         self.index_spin = _Spin(0, 9_999_999, 0, "Episode index")
         self.handed_label = QLabel()
         self.handed_label.setWordWrap(True)
@@ -98,8 +104,10 @@ class AdaptationPanel(QWidget):
 
         # -- inner loop ---------------------------------------------------------------------------
         self.lr_check = QCheckBox("Own inner learning rate")
-        self.lr_check.setToolTip("Off: each model adapts with the rate it was trained with (learned "
-                                 "rates for Meta-SGD/MAML++). On: every model uses the rate below.")
+        self.lr_check.setToolTip(
+            "Off: each model adapts with the rate it was trained with (learned "
+            "rates for Meta-SGD/MAML++). On: every model uses the rate below."
+        )
         self.lr_spin = QDoubleSpinBox()
         self.lr_spin.setDecimals(4)
         self.lr_spin.setRange(0.0001, 100.0)
@@ -108,12 +116,18 @@ class AdaptationPanel(QWidget):
         self.lr_spin.setEnabled(False)
         self.lr_spin.setKeyboardTracking(False)
         self.lr_check.toggled.connect(self.lr_spin.setEnabled)
-        self.steps_spin = _Spin(0, MAX_STEPS, 10, f"Gradient steps on the support set (0 to "
-                                f"{MAX_STEPS}; may exceed the steps the model was trained with)")
+        self.steps_spin = _Spin(
+            0,
+            MAX_STEPS,
+            10,
+            f"Gradient steps on the support set (0 to "
+            f"{MAX_STEPS}; may exceed the steps the model was trained with)",
+        )
         self.adapt_button = QPushButton("Adapt")
         self.adapt_button.setDefault(True)
-        self.adapt_button.setToolTip("Adapt every chosen model to the episode, step 0 (before) to "
-                                     "the number of steps")
+        self.adapt_button.setToolTip(
+            "Adapt every chosen model to the episode, step 0 (before) to the number of steps"
+        )
         self.adapt_button.clicked.connect(self.adaptRequested)
         adapt_box = QGroupBox("Inner loop")
         af = QFormLayout(adapt_box)
@@ -123,12 +137,18 @@ class AdaptationPanel(QWidget):
         af.addRow(self.adapt_button)
 
         # -- aggregate ---------------------------------------------------------------------------
-        self.episodes_spin = _Spin(1, 100_000, 100, "Episodes to adapt to (the evaluation protocol)")
+        self.episodes_spin = _Spin(
+            1, 100_000, 100, "Episodes to adapt to (the evaluation protocol)"
+        )
         self.agg_split_combo = QComboBox()
         self.agg_split_combo.addItems(SPLITS)
         self.agg_split_combo.setCurrentText("test")
-        self.agg_seed_spin = _Spin(0, 2**31 - 1, 1234, "Seed of the episodes (eval.seed gives the "
-                                   "episodes `workbench eval` uses)")
+        self.agg_seed_spin = _Spin(
+            0,
+            2**31 - 1,
+            1234,
+            "Seed of the episodes (eval.seed gives the episodes `workbench eval` uses)",
+        )
         self.aggregate_button = QPushButton("Aggregate")
         self.aggregate_button.setToolTip("Adapt to many episodes and show mean ± 95% CI per step")
         self.aggregate_button.clicked.connect(self.aggregateRequested)
@@ -202,7 +222,9 @@ class AdaptationPanel(QWidget):
         self._config = config
         if not self.lr_check.isChecked():
             self.lr_spin.setValue(float(config.algorithm.inner_lr))
-        self.agg_split_combo.setCurrentText(config.eval.split if config.eval.split in SPLITS else "test")
+        self.agg_split_combo.setCurrentText(
+            config.eval.split if config.eval.split in SPLITS else "test"
+        )
         self.agg_seed_spin.setValue(int(config.eval.seed))
         self.seed_spin.blockSignals(True)
         self.seed_spin.setValue(experiment_seed(config, self.split()))

@@ -9,7 +9,7 @@ line of text above the plots rather than boxes inside them, so they never cover 
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -21,22 +21,23 @@ from workbench.algorithms.base import AdaptationTrace
 from workbench.data.episodes import Episode
 from workbench.data.sinusoid import AMPLITUDE, X_RANGE
 from workbench.engine.adaptation import Aggregate, EpisodeAdaptation
-from workbench.gui.widgets.plots import make_plot
 from workbench.gui.theme import LIGHT, Theme, style_plot
+from workbench.gui.widgets.plots import make_plot
 
 Y_LIMIT = AMPLITUDE[1] * 1.25
 #: legend keys: how a line of each style is written in the legend text
-KEYS = {"solid": "━━", "dashed": "╍╍", "dotted": "┈┈", "square": "■", "triangle": "▲",
-        "bar": "⊥"}
+KEYS = {"solid": "━━", "dashed": "╍╍", "dotted": "┈┈", "square": "■", "triangle": "▲", "bar": "⊥"}
 
 
 def legend_html(entries: Sequence[tuple[str, str, str]], theme: Theme) -> str:
     """``entries`` of (colour, key style, text) as one line of rich text."""
     parts = []
     for color, key, text in entries:
-        parts.append(f"<span style='color:{color}; font-weight:bold'>{KEYS[key]}</span>"
-                     f"&nbsp;<span style='color:{theme.foreground}'>"
-                     f"{html.escape(text).replace(' ', '&nbsp;')}</span>")
+        parts.append(
+            f"<span style='color:{color}; font-weight:bold'>{KEYS[key]}</span>"
+            f"&nbsp;<span style='color:{theme.foreground}'>"
+            f"{html.escape(text).replace(' ', '&nbsp;')}</span>"
+        )
     return " &nbsp;&nbsp; ".join(parts)  # breaks only between entries
 
 
@@ -48,21 +49,31 @@ def _legend_label() -> QLabel:
     return label
 
 
-def _pen(theme: Theme, index: int, dashed: bool = False, width: float | None = None,
-         alpha: int = 255) -> pg.QtGui.QPen:
+def _pen(
+    theme: Theme, index: int, dashed: bool = False, width: float | None = None, alpha: int = 255
+) -> pg.QtGui.QPen:
     pen = theme.pen(index, width=width, alpha=alpha)
     if dashed:
         pen.setStyle(Qt.PenStyle.DashLine)
     return pen
 
 
-def _curve(plot: pg.PlotItem, x, y, pen, name: str, symbol: str | None = None,
-           theme: Theme | None = None, index: int = 0) -> pg.PlotDataItem:
+def _curve(
+    plot: pg.PlotItem,
+    x,
+    y,
+    pen,
+    name: str,
+    symbol: str | None = None,
+    theme: Theme | None = None,
+    index: int = 0,
+) -> pg.PlotDataItem:
     """A named curve (the name is what CSV export calls it)."""
     kwargs = {}
     if symbol and theme is not None:
-        kwargs = dict(symbol=symbol, symbolSize=6, symbolPen=pen,
-                      symbolBrush=pg.mkBrush(theme.color(index)))
+        kwargs = dict(
+            symbol=symbol, symbolSize=6, symbolPen=pen, symbolBrush=pg.mkBrush(theme.color(index))
+        )
     item = plot.plot(list(x), list(y), pen=pen, name=name, **kwargs)
     item.export_name = name
     return item
@@ -91,8 +102,11 @@ def _set_title(plot: pg.PlotItem, title: str, theme: Theme) -> None:
 
 
 def _step_marker(theme: Theme) -> pg.InfiniteLine:
-    line = pg.InfiniteLine(angle=90, movable=False,
-                           pen=pg.mkPen(QColor(theme.muted), width=1.2, style=Qt.PenStyle.DotLine))
+    line = pg.InfiniteLine(
+        angle=90,
+        movable=False,
+        pen=pg.mkPen(QColor(theme.muted), width=1.2, style=Qt.PenStyle.DotLine),
+    )
     line.setZValue(-5)
     return line
 
@@ -101,7 +115,9 @@ def _model_entries(labels: Sequence[str], theme: Theme) -> list[tuple[str, str, 
     return [(theme.color(i), "square", label) for i, label in enumerate(labels)]
 
 
-def _line_entries(theme: Theme, extra: Sequence[tuple[str, str, str]] = ()) -> list[tuple[str, str, str]]:
+def _line_entries(
+    theme: Theme, extra: Sequence[tuple[str, str, str]] = ()
+) -> list[tuple[str, str, str]]:
     return [(theme.muted, "solid", "query"), (theme.muted, "dashed", "support"), *extra]
 
 
@@ -149,11 +165,11 @@ class StepCurves(QWidget):
         theme = self._theme
         self.acc_plot.setVisible(not self._regression)
         loss_title = "Mean squared error" if self._regression else "Loss (cross-entropy)"
-        self.loss_plot.getPlotItem().setLabel("left", ("MSE" if self._regression else "loss")
-                                              + " (log scale)")
+        self.loss_plot.getPlotItem().setLabel(
+            "left", ("MSE" if self._regression else "loss") + " (log scale)"
+        )
         self._markers = []
-        for widget, title in ((self.acc_plot, "Accuracy"),
-                              (self.loss_plot, loss_title)):
+        for widget, title in ((self.acc_plot, "Accuracy"), (self.loss_plot, loss_title)):
             plot = _prepare(widget, theme, title)
             marker = _step_marker(theme)
             marker.setValue(self._step)
@@ -166,14 +182,40 @@ class StepCurves(QWidget):
             t = a.trace
             steps = range(t.steps + 1)
             if not self._regression:
-                _curve(acc, steps, [100 * v for v in t.query_accuracy], _pen(theme, i),
-                       f"{a.label} · query accuracy", symbol, theme, i)
-                _curve(acc, steps, [100 * v for v in t.support_accuracy], _pen(theme, i, True),
-                       f"{a.label} · support accuracy")
-            _curve(loss, steps, _positive(t.query_loss), _pen(theme, i), f"{a.label} · query loss",
-                   symbol, theme, i)
-            _curve(loss, steps, _positive(t.support_loss), _pen(theme, i, True),
-                   f"{a.label} · support loss")
+                _curve(
+                    acc,
+                    steps,
+                    [100 * v for v in t.query_accuracy],
+                    _pen(theme, i),
+                    f"{a.label} · query accuracy",
+                    symbol,
+                    theme,
+                    i,
+                )
+                _curve(
+                    acc,
+                    steps,
+                    [100 * v for v in t.support_accuracy],
+                    _pen(theme, i, True),
+                    f"{a.label} · support accuracy",
+                )
+            _curve(
+                loss,
+                steps,
+                _positive(t.query_loss),
+                _pen(theme, i),
+                f"{a.label} · query loss",
+                symbol,
+                theme,
+                i,
+            )
+            _curve(
+                loss,
+                steps,
+                _positive(t.support_loss),
+                _pen(theme, i, True),
+                f"{a.label} · support loss",
+            )
         loss.setLogMode(y=True)  # losses before adaptation can be 100x those after
         acc.setYRange(0, 100, padding=0.06)
         for plot in (acc, loss):
@@ -236,8 +278,11 @@ class SinusoidFit(QWidget):
         if e is None:
             return "Predicted function"
         task = e.task
-        what = (f"y = {task['amplitude']:.2f} · sin(x − {task['phase']:.2f})"
-                if "amplitude" in task else f"episode {e.index}")
+        what = (
+            f"y = {task['amplitude']:.2f} · sin(x − {task['phase']:.2f})"
+            if "amplitude" in task
+            else f"episode {e.index}"
+        )
         return f"Step {self._step} · {what}"
 
     def _update_legend(self) -> None:
@@ -248,10 +293,17 @@ class SinusoidFit(QWidget):
         entries = [(theme.foreground, "solid", "true function")]
         if self._items:
             entries.append((theme.color(0), "dotted", f"{self._items[0].label}, before adaptation"))
-        entries += [(theme.color(i), "solid", f"{a.label}, step {min(self._step, a.trace.steps)}")
-                    for i, a in enumerate(self._items)]
-        entries.append((theme.foreground, "triangle",
-                        f"support points (K = {self._episode.support_x.shape[0]})"))
+        entries += [
+            (theme.color(i), "solid", f"{a.label}, step {min(self._step, a.trace.steps)}")
+            for i, a in enumerate(self._items)
+        ]
+        entries.append(
+            (
+                theme.foreground,
+                "triangle",
+                f"support points (K = {self._episode.support_x.shape[0]})",
+            )
+        )
         self.legend.setText(legend_html(entries, theme))
 
     def _redraw(self) -> None:
@@ -269,17 +321,29 @@ class SinusoidFit(QWidget):
             _curve(plot, xs, ys, pg.mkPen(fg, width=theme.line_width + 0.6), "true function")
         if self._items:
             first = self._items[0]
-            _curve(plot, first.trace.curve_x, first.trace.curve_y[0],
-                   pg.mkPen(QColor(theme.color(0)), width=theme.line_width, style=Qt.PenStyle.DotLine),
-                   f"{first.label} · step 0")
+            _curve(
+                plot,
+                first.trace.curve_x,
+                first.trace.curve_y[0],
+                pg.mkPen(QColor(theme.color(0)), width=theme.line_width, style=Qt.PenStyle.DotLine),
+                f"{first.label} · step 0",
+            )
         for i, a in enumerate(self._items):
-            self._step_curves.append(_curve(plot, [], [], _pen(theme, i, width=theme.line_width + 0.8),
-                                            a.label))
+            self._step_curves.append(
+                _curve(plot, [], [], _pen(theme, i, width=theme.line_width + 0.8), a.label)
+            )
         sx = e.support_x.flatten().tolist()
         sy = e.support_y.flatten().tolist()
-        support = plot.plot(sx, sy, pen=None, symbol="t1", symbolSize=17 if theme.presentation else 13,
-                            symbolBrush=pg.mkBrush(fg),
-                            symbolPen=pg.mkPen(QColor(theme.background), width=1), name="support points")
+        support = plot.plot(
+            sx,
+            sy,
+            pen=None,
+            symbol="t1",
+            symbolSize=17 if theme.presentation else 13,
+            symbolBrush=pg.mkBrush(fg),
+            symbolPen=pg.mkPen(QColor(theme.background), width=1),
+            name="support points",
+        )
         support.export_name = "support points"
         support.setZValue(10)
         plot.setXRange(*X_RANGE, padding=0.02)
@@ -325,10 +389,15 @@ class AggregatePlots(QWidget):
         theme = self._theme
         regression = bool(self._items) and self._items[0].regression
         scale = 1.0 if regression else 100.0
-        sp = _prepare(self.steps_plot, theme, ("Mean squared error" if regression else "Mean accuracy")
-                      + " ± 95% CI")
+        sp = _prepare(
+            self.steps_plot,
+            theme,
+            ("Mean squared error" if regression else "Mean accuracy") + " ± 95% CI",
+        )
         after = f"after {max((a.result.steps for a in self._items), default=0)} steps"
-        hp = _prepare(self.hist_plot, theme, f"Query MSE {after}" if regression else f"Query accuracy {after}")
+        hp = _prepare(
+            self.hist_plot, theme, f"Query MSE {after}" if regression else f"Query accuracy {after}"
+        )
         sp.setLabel("left", "MSE" if regression else "accuracy (%)")
         hp.setLabel("bottom", "MSE" if regression else "accuracy (%)")
         n = len(self._items)
@@ -337,21 +406,38 @@ class AggregatePlots(QWidget):
             r = a.result
             x = np.arange(r.steps + 1, dtype=float) + (i - (n - 1) / 2) * min(0.08, 0.3 / max(1, n))
             if regression:
-                series = [(r.query_loss_per_step, a.query_loss_ci95_per_step, False),
-                          (r.support_loss_per_step, a.support_loss_ci95_per_step, True)]
+                series = [
+                    (r.query_loss_per_step, a.query_loss_ci95_per_step, False),
+                    (r.support_loss_per_step, a.support_loss_ci95_per_step, True),
+                ]
             else:
-                series = [(r.query_accuracy_per_step, r.query_accuracy_ci95_per_step, False),
-                          (r.support_accuracy_per_step, r.support_accuracy_ci95_per_step, True)]
+                series = [
+                    (r.query_accuracy_per_step, r.query_accuracy_ci95_per_step, False),
+                    (r.support_accuracy_per_step, r.support_accuracy_ci95_per_step, True),
+                ]
             for values, ci, dashed in series:
                 if not values:
                     continue
                 y = np.asarray(values) * scale
                 what = "support" if dashed else "query"
-                _curve(sp, x, y, _pen(theme, i, dashed), f"{a.label} · {what}",
-                       "o" if r.steps <= 30 else None, theme, i)
+                _curve(
+                    sp,
+                    x,
+                    y,
+                    _pen(theme, i, dashed),
+                    f"{a.label} · {what}",
+                    "o" if r.steps <= 30 else None,
+                    theme,
+                    i,
+                )
                 if ci:
-                    bars = pg.ErrorBarItem(x=x, y=y, height=2 * np.asarray(ci) * scale, beam=0.15,
-                                           pen=_pen(theme, i, width=1.2, alpha=200))
+                    bars = pg.ErrorBarItem(
+                        x=x,
+                        y=y,
+                        height=2 * np.asarray(ci) * scale,
+                        beam=0.15,
+                        pen=_pen(theme, i, width=1.2, alpha=200),
+                    )
                     sp.addItem(bars)
         sp.setXRange(-0.3, max(1, longest) + 0.3, padding=0)
         if not regression:
@@ -365,8 +451,10 @@ class AggregatePlots(QWidget):
 
     def _draw_histogram(self, hp: pg.PlotItem, regression: bool) -> None:
         theme = self._theme
-        values = [np.asarray(a.episode_query_loss if regression else a.result.episode_query_accuracy)
-                  for a in self._items]
+        values = [
+            np.asarray(a.episode_query_loss if regression else a.result.episode_query_accuracy)
+            for a in self._items
+        ]
         if not any(v.size for v in values):
             return
         if regression:
@@ -385,8 +473,15 @@ class AggregatePlots(QWidget):
             top = max(top, int(counts.max()))
             fill = QColor(theme.color(i))
             fill.setAlpha(70 if len(values) > 1 else 120)
-            item = hp.plot(edges, counts, stepMode="center", fillLevel=0, brush=pg.mkBrush(fill),
-                           pen=_pen(theme, i, width=1.5), name=f"{a.label} · episodes per bin")
+            item = hp.plot(
+                edges,
+                counts,
+                stepMode="center",
+                fillLevel=0,
+                brush=pg.mkBrush(fill),
+                pen=_pen(theme, i, width=1.5),
+                name=f"{a.label} · episodes per bin",
+            )
             item.export_name = f"{a.label} · episodes per bin"
         if not regression:
             hp.setXRange(0, 100, padding=0.03)

@@ -3,11 +3,17 @@ means over many episodes. A colour square in front of each model matches its cur
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QSizePolicy, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+)
 
 from workbench.engine.adaptation import Aggregate, EpisodeAdaptation
 from workbench.gui.adaptation.plots import trace_value
@@ -40,7 +46,9 @@ class _Table(QTableWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         self._theme = LIGHT
 
-    def _fill(self, headers: list[str], rows: list[list[str]], tips: list[str] | None = None) -> None:
+    def _fill(
+        self, headers: list[str], rows: list[list[str]], tips: list[str] | None = None
+    ) -> None:
         self.clear()
         self.setColumnCount(len(headers))
         self.setRowCount(len(rows))
@@ -53,14 +61,19 @@ class _Table(QTableWidget):
                     if tips:
                         item.setToolTip(tips[r])
                 else:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
                 self.setItem(r, c, item)
         header = self.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names elide, numbers never
         for c in range(1, len(headers)):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.resizeRowsToContents()
-        body = sum(self.rowHeight(r) for r in range(len(rows))) or self.verticalHeader().defaultSectionSize()
+        body = (
+            sum(self.rowHeight(r) for r in range(len(rows)))
+            or self.verticalHeader().defaultSectionSize()
+        )
         self.setFixedHeight(header.sizeHint().height() + body + 2 * self.frameWidth() + 2)
 
     def cell_text(self, row: int, column: int) -> str:
@@ -102,7 +115,9 @@ class BeforeAfterTable(_Table):
         for a in self._items:
             row = [a.label]
             for name in names:
-                row.append(f"{fmt(trace_value(a.trace, name, 0))} → {fmt(trace_value(a.trace, name, s))}")
+                row.append(
+                    f"{fmt(trace_value(a.trace, name, 0))} → {fmt(trace_value(a.trace, name, s))}"
+                )
             rows.append(row)
             tips.append(f"{a.label}: {a.detail}; adapted in {a.seconds:.2f} s")
         self._fill(headers, rows, tips)
@@ -126,26 +141,55 @@ class AggregateTable(_Table):
 
     def _refill(self) -> None:
         if not self._items:
-            self._fill(["Model", "Query before", "Query after (± 95% CI)", "Support before",
-                        "Support after"], [])
+            self._fill(
+                [
+                    "Model",
+                    "Query before",
+                    "Query after (± 95% CI)",
+                    "Support before",
+                    "Support after",
+                ],
+                [],
+            )
             return
         steps = self._items[0].result.steps
         rows = []
         if self._items[0].regression:
-            headers = ["Model", "Query MSE before", f"after {steps} steps (± 95% CI)",
-                       "Support MSE before", "after"]
+            headers = [
+                "Model",
+                "Query MSE before",
+                f"after {steps} steps (± 95% CI)",
+                "Support MSE before",
+                "after",
+            ]
             for a in self._items:
                 r = a.result
-                rows.append([a.label, mse(r.query_loss_per_step[0]),
-                             f"{mse(r.mse)} ± {mse(r.mse_ci95)}", mse(r.support_loss_per_step[0]),
-                             mse(r.support_loss_per_step[-1])])
+                rows.append(
+                    [
+                        a.label,
+                        mse(r.query_loss_per_step[0]),
+                        f"{mse(r.mse)} ± {mse(r.mse_ci95)}",
+                        mse(r.support_loss_per_step[0]),
+                        mse(r.support_loss_per_step[-1]),
+                    ]
+                )
         else:
-            headers = ["Model", "Query before", f"after {steps} steps (± 95% CI)", "Support before",
-                       "after"]
+            headers = [
+                "Model",
+                "Query before",
+                f"after {steps} steps (± 95% CI)",
+                "Support before",
+                "after",
+            ]
             for a in self._items:
                 r = a.result
-                rows.append([a.label, percent(r.query_accuracy_per_step[0]),
-                             f"{percent(r.accuracy)} ± {percent(r.ci95)}",
-                             percent(r.support_accuracy_per_step[0]),
-                             percent(r.support_accuracy_per_step[-1])])
+                rows.append(
+                    [
+                        a.label,
+                        percent(r.query_accuracy_per_step[0]),
+                        f"{percent(r.accuracy)} ± {percent(r.ci95)}",
+                        percent(r.support_accuracy_per_step[0]),
+                        percent(r.support_accuracy_per_step[-1]),
+                    ]
+                )
         self._fill(headers, rows)

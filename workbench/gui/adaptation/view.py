@@ -18,8 +18,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -51,10 +52,10 @@ from workbench.gui.adaptation.panel import AdaptationPanel
 from workbench.gui.adaptation.plots import AggregatePlots, SinusoidFit, StepCurves
 from workbench.gui.adaptation.tables import AggregateTable, BeforeAfterTable
 from workbench.gui.context import GuiContext
+from workbench.gui.theme import LIGHT, Theme
 from workbench.gui.widgets.image_grid import ImageGridArea
 from workbench.gui.widgets.inline_message import InlineMessage
 from workbench.gui.widgets.tasks import BackgroundTask, TaskState
-from workbench.gui.theme import LIGHT, Theme
 
 SIDEBAR_WIDTH = 300
 WIDE_LAYOUT = 940  # from this width of the right side on, the table sits beside the images
@@ -67,12 +68,14 @@ EXPLAIN_CLASSIFICATION = (
     "Step 0 is the meta-learned initialisation before it has seen the support set. Each inner "
     "step is one gradient step on the support set's loss; the query images are never trained "
     "on, so query accuracy shows how well the adapted model generalises. Frames: green = "
-    "predicted right, red = wrong. Drag the slider or press Play.")
+    "predicted right, red = wrong. Drag the slider or press Play."
+)
 EXPLAIN_REGRESSION = (
     "Step 0 (dotted) is the meta-learned initialisation before it has seen the support points. "
     "Each inner step is one gradient step on the mean squared error at the K support points "
     "(triangles); the curve shows what the adapted network predicts everywhere else, against "
-    "the true function. Drag the slider or press Play.")
+    "the true function. Drag the slider or press Play."
+)
 
 
 def ask_save_path(parent: QWidget, title: str, default: str, filters: str) -> str:
@@ -170,9 +173,15 @@ class AdaptationView(QWidget):
         self._export_actions = {
             "curves_csv": menu.addAction("Curves as CSV…", lambda: self._export("curves_csv")),
             "curves_png": menu.addAction("Curves as PNG…", lambda: self._export("curves_png")),
-            "picture_png": menu.addAction("Picture at this step as PNG…", lambda: self._export("picture_png")),
-            "aggregate_csv": menu.addAction("Aggregate as CSV…", lambda: self._export("aggregate_csv")),
-            "aggregate_png": menu.addAction("Aggregate plots as PNG…", lambda: self._export("aggregate_png")),
+            "picture_png": menu.addAction(
+                "Picture at this step as PNG…", lambda: self._export("picture_png")
+            ),
+            "aggregate_csv": menu.addAction(
+                "Aggregate as CSV…", lambda: self._export("aggregate_csv")
+            ),
+            "aggregate_png": menu.addAction(
+                "Aggregate plots as PNG…", lambda: self._export("aggregate_png")
+            ),
             "view_png": menu.addAction("Whole view as PNG…", lambda: self._export("view_png")),
         }
         self.export_button.setMenu(menu)
@@ -211,7 +220,9 @@ class AdaptationView(QWidget):
         self.step_label = QLabel("Step 0")
         self.step_label.setMinimumWidth(110)
         self.play_button = QPushButton("▶ Play")
-        self.play_button.setToolTip("Animate the inner steps from 0 (before adaptation) to the last")
+        self.play_button.setToolTip(
+            "Animate the inner steps from 0 (before adaptation) to the last"
+        )
         self.play_button.clicked.connect(self.toggle_play)
         slider_row = QHBoxLayout()
         slider_row.addWidget(self.step_label)
@@ -219,11 +230,15 @@ class AdaptationView(QWidget):
         slider_row.addWidget(self.play_button)
 
         self.table = BeforeAfterTable()
-        self.table.setToolTip("Accuracy (MSE for regression) before adaptation (step 0) and "
-                              "after the selected step, on the support and the query set")
+        self.table.setToolTip(
+            "Accuracy (MSE for regression) before adaptation (step 0) and "
+            "after the selected step, on the support and the query set"
+        )
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Whose predictions the images show")
-        self.model_combo.currentIndexChanged.connect(lambda _i: self._show_step(self.slider.value()))
+        self.model_combo.currentIndexChanged.connect(
+            lambda _i: self._show_step(self.slider.value())
+        )
         self.model_row = QWidget()
         mr = QHBoxLayout(self.model_row)
         mr.setContentsMargins(0, 0, 0, 0)
@@ -281,7 +296,8 @@ class AdaptationView(QWidget):
             "episode by split, seed and index — or send one from the Episodes view — and press "
             "Adapt.\n\nThe curves show support and query accuracy and loss after every inner "
             "step (step 0 = before adaptation); tick models under “Compare with” to adapt a "
-            "fine-tuning baseline or an untrained network to the same episode.")
+            "fine-tuning baseline or an untrained network to the same episode."
+        )
         self.episode_stack = self._stack(self.episode_placeholder, content)
         return self.episode_stack
 
@@ -302,7 +318,8 @@ class AdaptationView(QWidget):
             "evaluation protocol and shows the mean ± 95% confidence interval of support and "
             "query accuracy after each inner step, and a histogram of the query accuracy after "
             "adaptation.\n\nWith the run's own settings (split, eval seed, episodes, steps) the "
-            "numbers are exactly those `workbench eval` prints.")
+            "numbers are exactly those `workbench eval` prints."
+        )
         self.agg_stack = self._stack(self.agg_placeholder, content)
         return self.agg_stack
 
@@ -329,8 +346,9 @@ class AdaptationView(QWidget):
         live = None
         trainer = self.context.live_trainer()
         if trainer is not None and getattr(trainer, "store", None) is not None:
-            live = LiveRun(str(trainer.store.path), trainer.config, int(trainer.iteration),
-                           int(trainer.total))
+            live = LiveRun(
+                str(trainer.store.path), trainer.config, int(trainer.iteration), int(trainer.total)
+            )
         self.panel.models.set_runs(runs, live)
 
     def _training_finished(self, run_dir: str, _status: str) -> None:
@@ -347,7 +365,9 @@ class AdaptationView(QWidget):
             config = self.panel.models.primary_config()
             if config is not None:
                 self.panel.steps_spin.blockSignals(True)
-                self.panel.steps_spin.setValue(max(config.eval.inner_steps, config.algorithm.inner_steps))
+                self.panel.steps_spin.setValue(
+                    max(config.eval.inner_steps, config.algorithm.inner_steps)
+                )
                 self.panel.steps_spin.blockSignals(False)
                 self.panel.set_defaults(config)
         self._update_enabled()
@@ -376,17 +396,26 @@ class AdaptationView(QWidget):
         """Adapt to an episode handed over from the episode browser: ``payload`` is
         dict(config, split, seed, index, episode)."""
         self._handed = dict(payload)
-        split, seed, index = payload.get("split", "test"), payload.get("seed", 0), payload.get("index", 0)
+        split, seed, index = (
+            payload.get("split", "test"),
+            payload.get("seed", 0),
+            payload.get("index", 0),
+        )
         self.panel.set_episode(split, seed, index)
         data = payload["config"].data
-        shape = "sinusoid" if data.dataset == "sinusoid" else \
-            f"{data.dataset} {data.ways}-way {data.shots}-shot"
-        self.panel.show_handed_over(f"From the Episodes view: episode {index} of the {split} split "
-                                    f"(seed {seed}), {shape}.")
+        shape = (
+            "sinusoid"
+            if data.dataset == "sinusoid"
+            else f"{data.dataset} {data.ways}-way {data.shots}-shot"
+        )
+        self.panel.show_handed_over(
+            f"From the Episodes view: episode {index} of the {split} split (seed {seed}), {shape}."
+        )
         self.tabs.setCurrentIndex(0)
         if self.panel.models.primary_source() is None:
-            self.message.show_info("Choose a model to adapt to this episode: no saved run or "
-                                   "training run was found.")
+            self.message.show_info(
+                "Choose a model to adapt to this episode: no saved run or training run was found."
+            )
             return
         self.adapt()
 
@@ -414,21 +443,32 @@ class AdaptationView(QWidget):
         self._auto_timer.stop()
         sources = self._sources()
         if not sources:
-            self.message.show_error("Choose a model first: no saved run or training run is selected.")
+            self.message.show_error(
+                "Choose a model first: no saved run or training run is selected."
+            )
             return
         p = self.panel
         handed = self._handed
         request = ad.EpisodeRequest(
-            p.split(), p.seed(), p.index(),
+            p.split(),
+            p.seed(),
+            p.index(),
             data=handed["config"].data if handed else None,
             episode=handed["episode"] if handed else None,
         )
         steps, lr, cache, snapshot = p.steps(), p.inner_lr(), self._cache, self._snapshot_fn()
 
         def work(state: TaskState) -> ad.EpisodeResult:
-            return ad.adapt_sources(sources, request, steps, lr, snapshot=snapshot, cache=cache,
-                                    cancel=state.cancel_event,
-                                    progress=lambda d, t: state.progress(d, t, "adapting"))
+            return ad.adapt_sources(
+                sources,
+                request,
+                steps,
+                lr,
+                snapshot=snapshot,
+                cache=cache,
+                cancel=state.cancel_event,
+                progress=lambda d, t: state.progress(d, t, "adapting"),
+            )
 
         self.stop_play()
         self.message.clear()
@@ -474,8 +514,11 @@ class AdaptationView(QWidget):
 
     def _describe(self, r: ad.EpisodeResult) -> str:
         d = r.data
-        shape = (f"sinusoid, K = {d.shots}" if r.regression else
-                 f"{d.dataset} {d.ways}-way {d.shots}-shot, {d.queries} queries/class")
+        shape = (
+            f"sinusoid, K = {d.shots}"
+            if r.regression
+            else f"{d.dataset} {d.ways}-way {d.shots}-shot, {d.queries} queries/class"
+        )
         where = "from the Episodes view" if r.handed_over else f"seed {r.seed}"
         lr = "own inner LRs" if r.inner_lr is None else f"inner LR {r.inner_lr:g}"
         return f"Episode {r.index}, {r.split} split ({where}) · {shape} · {r.steps} steps, {lr}"
@@ -546,16 +589,30 @@ class AdaptationView(QWidget):
         """Adapt the chosen models to M episodes in the background (progress, cancel)."""
         sources = self._sources()
         if not sources:
-            self.message.show_error("Choose a model first: no saved run or training run is selected.")
+            self.message.show_error(
+                "Choose a model first: no saved run or training run is selected."
+            )
             return
         p = self.panel
-        episodes, split, seed = p.episodes_spin.value(), p.agg_split_combo.currentText(), p.agg_seed_spin.value()
+        episodes, split, seed = (
+            p.episodes_spin.value(),
+            p.agg_split_combo.currentText(),
+            p.agg_seed_spin.value(),
+        )
         steps, lr, snapshot = p.steps(), p.inner_lr(), self._snapshot_fn()
 
         def work(state: TaskState) -> list[ad.Aggregate]:
             return ad.aggregate_sources(
-                sources, split, seed, episodes, steps, lr, snapshot=snapshot,
-                progress=lambda d, t: state.progress(d, t, "episodes"), cancel=state.cancel_event)
+                sources,
+                split,
+                seed,
+                episodes,
+                steps,
+                lr,
+                snapshot=snapshot,
+                progress=lambda d, t: state.progress(d, t, "episodes"),
+                cancel=state.cancel_event,
+            )
 
         self.message.clear()
         self._agg_lr = lr
@@ -588,9 +645,12 @@ class AdaptationView(QWidget):
             r = aggregates[0].result
             lr = self._agg_lr
             rate = "each model's own inner LR" if lr is None else f"inner LR {lr:g} for every model"
-            same = (" — the same episodes and numbers as `workbench eval RUN "
-                    f"--episodes {r.episodes} --steps {r.steps} --split {r.split}`"
-                    if lr is None and config is not None and r.seed == config.eval.seed else "")
+            same = (
+                " — the same episodes and numbers as `workbench eval RUN "
+                f"--episodes {r.episodes} --steps {r.steps} --split {r.split}`"
+                if lr is None and config is not None and r.seed == config.eval.seed
+                else ""
+            )
             self._agg_protocol = f"Protocol: {ad.protocol_text(r)}, {rate}{same}."
             self.protocol.setText(self._agg_protocol)
         self._update_enabled()
@@ -602,8 +662,9 @@ class AdaptationView(QWidget):
     def export_curves_csv(self, path: str | Path) -> Path:
         if self._result is None:
             raise WorkbenchError("nothing to export yet: press Adapt first")
-        return ad.write_episode_csv(path, self._result.adaptations,
-                                    {**self._result.protocol(), "steps": self._result.steps})
+        return ad.write_episode_csv(
+            path, self._result.adaptations, {**self._result.protocol(), "steps": self._result.steps}
+        )
 
     def export_curves_png(self, path: str | Path) -> Path:
         return self._save_pixmap(self.curves.grab(), path)
@@ -643,7 +704,9 @@ class AdaptationView(QWidget):
         default_dir = str(self.context.settings.value("adaptation/export_dir", str(Path.home())))
         default = str(Path(default_dir) / f"{stem}-{what.replace('_', '.')}")
         default = default.rsplit(".", 1)[0] + (".csv" if csv else ".png")
-        path = ask_save_path(self, "Export", default, "CSV table (*.csv)" if csv else "PNG image (*.png)")
+        path = ask_save_path(
+            self, "Export", default, "CSV table (*.csv)" if csv else "PNG image (*.png)"
+        )
         if not path:
             return
         writer = getattr(self, f"export_{what}")
@@ -699,8 +762,13 @@ class AdaptationView(QWidget):
         self.grid.set_theme(theme)
         self.grid_area.setStyleSheet(f"QScrollArea {{ background: {theme.background}; }}")
         self.grid_area.viewport().setStyleSheet(f"background: {theme.background};")
-        for label in (self.episode_placeholder, self.agg_placeholder, self.timing, self.status,
-                      self.explain):
+        for label in (
+            self.episode_placeholder,
+            self.agg_placeholder,
+            self.timing,
+            self.status,
+            self.explain,
+        ):
             label.setStyleSheet(f"color: {theme.muted};")
         self.title.setStyleSheet(f"color: {theme.foreground}; font-weight: bold;")
         self.protocol.setStyleSheet(f"color: {theme.foreground}; font-weight: bold;")
@@ -743,8 +811,9 @@ class AdaptationView(QWidget):
         if wide == self._wide:
             return
         self._wide = wide
-        self.bottom_layout.setDirection(QBoxLayout.Direction.LeftToRight if wide
-                                        else QBoxLayout.Direction.TopToBottom)
+        self.bottom_layout.setDirection(
+            QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        )
         if wide:
             self.info.setFixedWidth(LEFT_WIDTH)
         else:

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from workbench.gui.widgets.image_grid import scaled_pixmap
 from workbench.gui.theme import LIGHT, Theme
+from workbench.gui.widgets.image_grid import scaled_pixmap
 
 PANEL_WIDTH = 236
 IMAGE_SIDE = 196  # 7 x 28: glyphs and Omniglot characters stay crisp

@@ -155,7 +155,9 @@ class EpisodeSettingsForm(QWidget):
         self.set_values(DataConfig(), "train", 0)
 
     # -- construction helpers ---------------------------------------------------------------------
-    def _add(self, form: QFormLayout, name: str, widget: QWidget, tooltip_widget: QWidget | None = None) -> None:
+    def _add(
+        self, form: QFormLayout, name: str, widget: QWidget, tooltip_widget: QWidget | None = None
+    ) -> None:
         meta = _meta(name)
         (tooltip_widget or widget).setToolTip(meta["help"])
         form.addRow(meta["label"], widget)
@@ -193,8 +195,18 @@ class EpisodeSettingsForm(QWidget):
 
     def set_values(self, data: DataConfig, split: str, seed: int) -> None:
         """Show these settings; emits `dataChanged` once (not per widget)."""
-        widgets = (self.dataset, self.path, self.split, self.ways, self.shots, self.queries, self.seed,
-                   self.rotations, self.image_size, self.split_seed)
+        widgets = (
+            self.dataset,
+            self.path,
+            self.split,
+            self.ways,
+            self.shots,
+            self.queries,
+            self.seed,
+            self.rotations,
+            self.image_size,
+            self.split_seed,
+        )
         blockers = [QSignalBlocker(w) for w in widgets]
         try:
             index = self.dataset.findData(data.dataset)
@@ -217,14 +229,19 @@ class EpisodeSettingsForm(QWidget):
 
     def set_from_experiment(self, config: ExperimentConfig) -> None:
         """Copy the Experiment's data settings and the seed it uses for the shown split."""
-        self.set_values(config.data, self.current_split(), experiment_seed(config, self.current_split()))
+        self.set_values(
+            config.data, self.current_split(), experiment_seed(config, self.current_split())
+        )
 
     def _update_enabled(self) -> None:
         """Grey out what does not apply to the chosen dataset (the config's own rule)."""
         probe = ExperimentConfig()
         probe.data.dataset = str(self.dataset.currentData())
-        for name, widget in (("path", self.path_row), ("rotations", self.rotations),
-                             ("image_size", self.image_size)):
+        for name, widget in (
+            ("path", self.path_row),
+            ("rotations", self.rotations),
+            ("image_size", self.image_size),
+        ):
             on = probe.applies(f"data.{name}")
             widget.setEnabled(on)
             label = self._labels.get(name)

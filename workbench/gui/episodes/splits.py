@@ -7,7 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench.data.class_images import ClassImages
 
@@ -71,7 +79,9 @@ class SplitSummaryTable(QWidget):
 
     def _fit_height(self) -> None:
         rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
-        self.table.setFixedHeight(self.table.horizontalHeader().height() + rows + 2 * self.table.frameWidth())
+        self.table.setFixedHeight(
+            self.table.horizontalHeader().height() + rows + 2 * self.table.frameWidth()
+        )
 
     def _set_row(self, row: int, cells: tuple[str, ...], tooltip: str = "") -> None:
         for col, text in enumerate(cells):
@@ -102,11 +112,18 @@ class SplitSummaryTable(QWidget):
             elif s.error:
                 self._set_row(r, (split, "—", "—", "unavailable"), s.error)
             else:
-                per = f"{s.min_per_class}" if s.min_per_class == s.max_per_class else f"{s.min_per_class}–{s.max_per_class}"
+                per = (
+                    f"{s.min_per_class}"
+                    if s.min_per_class == s.max_per_class
+                    else f"{s.min_per_class}–{s.max_per_class}"
+                )
                 c, h, w = s.image_shape
-                self._set_row(r, (split, f"{s.n_classes:,}", f"{s.n_images:,}", per),
-                              f"{split}: {s.n_classes} classes, {s.n_images} images, {per} per class, "
-                              f"{c}×{h}×{w}")
+                self._set_row(
+                    r,
+                    (split, f"{s.n_classes:,}", f"{s.n_images:,}", per),
+                    f"{split}: {s.n_classes} classes, {s.n_images} images, {per} per class, "
+                    f"{c}×{h}×{w}",
+                )
         errors = [f"{s.split}: {s.error}" for s in summaries if s.error]
         text = "\n".join(([note] if note else []) + errors)
         self.note.setText(text)

@@ -16,8 +16,9 @@ import dataclasses
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -44,13 +45,13 @@ from workbench.data.sinusoid import AMPLITUDE, PHASE, X_RANGE, SinusoidSampler
 from workbench.errors import WorkbenchError
 from workbench.gui.context import GuiContext
 from workbench.gui.episodes.detail import ImageDetailPanel
-from workbench.gui.widgets.image_grid import SUPPORT, ImageGridArea
-from workbench.gui.widgets.inline_message import InlineMessage
 from workbench.gui.episodes.plot import SinusoidEpisodePlot
 from workbench.gui.episodes.settings import DATASET_TITLES, EpisodeSettingsForm, experiment_seed
 from workbench.gui.episodes.splits import SUMMARY_SPLITS, SplitSummary, SplitSummaryTable, summarize
-from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 from workbench.gui.theme import LIGHT, Theme
+from workbench.gui.widgets.image_grid import SUPPORT, ImageGridArea
+from workbench.gui.widgets.inline_message import InlineMessage
+from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 
 LoaderFn = Callable[[DataConfig, str, Callable[[float, str], None] | None], ClassImages]
 
@@ -70,11 +71,18 @@ ABOUT_REGRESSION = (
     "sees the K support points (filled), adapts, and is scored on the query points (open).\n\n"
     "Left/Right or Page Up/Down step through tasks."
 )
-SHORT_NAMES = {"glyphs": "glyphs", "sinusoid": "sinusoid", "omniglot": "Omniglot",
-               "miniimagenet": "mini-ImageNet", "folder": "folder"}
+SHORT_NAMES = {
+    "glyphs": "glyphs",
+    "sinusoid": "sinusoid",
+    "omniglot": "Omniglot",
+    "miniimagenet": "mini-ImageNet",
+    "folder": "folder",
+}
 
 
-def _default_loader(data: DataConfig, split: str, progress: Callable[[float, str], None] | None) -> ClassImages:
+def _default_loader(
+    data: DataConfig, split: str, progress: Callable[[float, str], None] | None
+) -> ClassImages:
     """`workbench.data.registry.load_split`, looked up at call time (tests monkeypatch it)."""
     from workbench.data import registry
 
@@ -109,8 +117,9 @@ class EpisodesView(QWidget):
     ``images("support")`` are the pictures shown), `export_png(path)`, `wait_ready()`.
     """
 
-    def __init__(self, context: GuiContext, parent: QWidget | None = None, *,
-                 loader: LoaderFn | None = None) -> None:
+    def __init__(
+        self, context: GuiContext, parent: QWidget | None = None, *, loader: LoaderFn | None = None
+    ) -> None:
         super().__init__(parent)
         self.context = context
         self._loader: LoaderFn = loader or _default_loader
@@ -183,8 +192,10 @@ class EpisodesView(QWidget):
         self.index_spin = QSpinBox()
         self.index_spin.setRange(0, MAX_INDEX)
         self.index_spin.setPrefix("Episode ")
-        self.index_spin.setToolTip("Episode index: the same index always shows the same episode "
-                                   "for the same settings and seed")
+        self.index_spin.setToolTip(
+            "Episode index: the same index always shows the same episode "
+            "for the same settings and seed"
+        )
         self.index_spin.setKeyboardTracking(False)
         self.index_spin.setMinimumWidth(130)
         self.index_spin.valueChanged.connect(self._on_index_changed)
@@ -192,7 +203,9 @@ class EpisodesView(QWidget):
         self.next_button.setToolTip("Next episode (Right or Page Down)")
         self.next_button.clicked.connect(self.next_episode)
         self.adapt_button = QPushButton("Open in Adaptation view")
-        self.adapt_button.setToolTip("Adapt a model to this episode step by step in the Adaptation view")
+        self.adapt_button.setToolTip(
+            "Adapt a model to this episode step by step in the Adaptation view"
+        )
         self.adapt_button.clicked.connect(self.open_in_adaptation)
         self.export_button = QPushButton("Export PNG…")
         self.export_button.setToolTip("Save a picture of this episode")
@@ -253,8 +266,10 @@ class EpisodesView(QWidget):
         outer.addLayout(main, 1)
 
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        for keys, slot in (((Qt.Key.Key_Left, Qt.Key.Key_PageUp), self.previous_episode),
-                           ((Qt.Key.Key_Right, Qt.Key.Key_PageDown), self.next_episode)):
+        for keys, slot in (
+            ((Qt.Key.Key_Left, Qt.Key.Key_PageUp), self.previous_episode),
+            ((Qt.Key.Key_Right, Qt.Key.Key_PageDown), self.next_episode),
+        ):
             for key in keys:
                 shortcut = QShortcut(QKeySequence(key), self)
                 shortcut.setContext(context)
@@ -308,7 +323,9 @@ class EpisodesView(QWidget):
     def data_config(self) -> DataConfig:
         return self.form.data_config()
 
-    def set_data(self, data: DataConfig, split: str = "train", seed: int = 0, index: int | None = None) -> None:
+    def set_data(
+        self, data: DataConfig, split: str = "train", seed: int = 0, index: int | None = None
+    ) -> None:
         """Browse these settings (programmatic equivalent of filling the form)."""
         if index is not None:
             self.index_spin.blockSignals(True)
@@ -334,13 +351,19 @@ class EpisodesView(QWidget):
         self._reload_timer.stop()
         self._started = True
         self._save_settings()
-        data, split, seed = self.form.data_config(), self.form.current_split(), self.form.current_seed()
+        data, split, seed = (
+            self.form.data_config(),
+            self.form.current_split(),
+            self.form.current_seed(),
+        )
         self.about.setText(ABOUT_REGRESSION if data.dataset == "sinusoid" else ABOUT_CLASSIFICATION)
         if data.dataset == "sinusoid":
             self._load_task.cancel()
             self._loading_key = None
             self.message.clear()
-            self._set_sampler(SinusoidSampler(data.shots, data.queries, seed, split), ("sinusoid", split))
+            self._set_sampler(
+                SinusoidSampler(data.shots, data.queries, seed, split), ("sinusoid", split)
+            )
             self.splits.set_message(
                 f"Sinusoid tasks are generated on the fly, no images to count: amplitude "
                 f"{AMPLITUDE[0]:g}–{AMPLITUDE[1]:g}, phase 0–π ({PHASE[1]:.2f}), x in "
@@ -360,8 +383,9 @@ class EpisodesView(QWidget):
         self._loading_key = key
         self._sampler, self._sampler_key, self._episode = None, None, None
         self.message.clear()
-        self.placeholder.setText(f"Loading {DATASET_TITLES.get(data.dataset, data.dataset)} "
-                                 f"({split} split)…")
+        self.placeholder.setText(
+            f"Loading {DATASET_TITLES.get(data.dataset, data.dataset)} ({split} split)…"
+        )
         self.stack.setCurrentWidget(self.placeholder)
         self.detail.setVisible(False)
         self.progress.setRange(0, 0)
@@ -396,8 +420,10 @@ class EpisodesView(QWidget):
         if result.error or result.images is None:
             self._show_error(result.error or "the loader returned nothing")
             self._summary_key = None
-            self.splits.set_message("The split could not be loaded, so the dataset's splits are "
-                                    "not counted; fix the problem above and they will be.")
+            self.splits.set_message(
+                "The split could not be loaded, so the dataset's splits are "
+                "not counted; fix the problem above and they will be."
+            )
             return
         self._cache[result.key] = result.images
         self._cache.move_to_end(result.key)
@@ -413,7 +439,9 @@ class EpisodesView(QWidget):
         self._loading_key = None
         self._show_error(f"Loading the dataset failed unexpectedly: {message}", details)
         self._summary_key = None
-        self.splits.set_message("The split could not be loaded, so the dataset's splits are not counted.")
+        self.splits.set_message(
+            "The split could not be loaded, so the dataset's splits are not counted."
+        )
 
     def _show_error(self, message: str, details: str = "") -> None:
         self._sampler, self._sampler_key, self._episode = None, None, None
@@ -427,7 +455,9 @@ class EpisodesView(QWidget):
     def _use_images(self, key: tuple, images: ClassImages) -> None:
         data = self.form.data_config()
         try:
-            sampler = EpisodeSampler(images, data.ways, data.shots, data.queries, self.form.current_seed())
+            sampler = EpisodeSampler(
+                images, data.ways, data.shots, data.queries, self.form.current_seed()
+            )
         except WorkbenchError as exc:
             self._show_error(str(exc))
             self._start_summaries(key)
@@ -522,9 +552,12 @@ class EpisodesView(QWidget):
         if data.dataset == "folder" and data.path:
             name = f"folder {Path(data.path).name}"
         rotated = " + rotations" if data.rotations and data.dataset != "sinusoid" else ""
-        parts = [f"Episode {episode.index}", f"{name}{rotated}, {self.form.current_split()}",
-                 f"{episode.ways}-way {episode.shots}-shot, {episode.queries} queries/class",
-                 f"seed {self.form.current_seed()}"]
+        parts = [
+            f"Episode {episode.index}",
+            f"{name}{rotated}, {self.form.current_split()}",
+            f"{episode.ways}-way {episode.shots}-shot, {episode.queries} queries/class",
+            f"seed {self.form.current_seed()}",
+        ]
         # a long title wraps between the parts, never inside one ("seed" / "0")
         return "  ·  ".join(p.replace(" ", "\u00a0") for p in parts)
 
@@ -591,8 +624,13 @@ class EpisodesView(QWidget):
             return None
         config = self.context.current_config()
         config.data = self.form.data_config()
-        return dict(config=config, split=self.form.current_split(), seed=self.form.current_seed(),
-                    index=self.index(), episode=self._episode)
+        return dict(
+            config=config,
+            split=self.form.current_split(),
+            seed=self.form.current_seed(),
+            index=self.index(),
+            episode=self._episode,
+        )
 
     def open_in_adaptation(self) -> None:
         payload = self.adaptation_payload()
@@ -616,16 +654,23 @@ class EpisodesView(QWidget):
         path = Path(path)
         if path.suffix.lower() != ".png":
             path = path.with_suffix(".png")
-        image = self.plot.render_image() if self._episode.is_regression else self.grid.render_image()
+        image = (
+            self.plot.render_image() if self._episode.is_regression else self.grid.render_image()
+        )
         if not image.save(str(path), "PNG"):
-            raise WorkbenchError(f"could not write {path}; check that the folder exists and is writable")
+            raise WorkbenchError(
+                f"could not write {path}; check that the folder exists and is writable"
+            )
         return path
 
     def _export_clicked(self) -> None:
         folder = str(self.context.settings.value("episodes/export_dir", str(Path.home())))
         chosen, _ = QFileDialog.getSaveFileName(
-            self, "Export episode picture", str(Path(folder) / self.default_export_name()),
-            "PNG images (*.png)")
+            self,
+            "Export episode picture",
+            str(Path(folder) / self.default_export_name()),
+            "PNG images (*.png)",
+        )
         if not chosen:
             return
         try:
@@ -652,7 +697,9 @@ class EpisodesView(QWidget):
         self.about.setStyleSheet(f"color: {theme.muted};")
 
     def is_busy(self) -> bool:
-        return self._reload_timer.isActive() or self._load_task.running or self._summary_task.running
+        return (
+            self._reload_timer.isActive() or self._load_task.running or self._summary_task.running
+        )
 
     def wait_ready(self, timeout: float = 60.0) -> bool:
         """Process events until the settings are applied and loading is done (for the screenshot

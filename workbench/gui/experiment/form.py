@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QSettings, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 from workbench import config as configlib
 from workbench.config import ExperimentConfig
 from workbench.errors import ConfigError, WorkbenchError
-from workbench.gui.widgets.field_editors import make_editor
 from workbench.gui.theme import LIGHT, Theme
+from workbench.gui.widgets.field_editors import make_editor
 from workbench.presets import DEFAULT_PRESET, list_presets, load_preset
 
 SECTION_TITLES = {
@@ -109,7 +109,8 @@ class FieldRow:
             self.message.setStyleSheet(f"color: {bad_color};")
             self.message.show()
             self.frame.setStyleSheet(
-                f"QFrame#fieldFrame {{ border: 2px solid {bad_color}; border-radius: 4px; }}")
+                f"QFrame#fieldFrame {{ border: 2px solid {bad_color}; border-radius: 4px; }}"
+            )
             self.editor.setToolTip(f"Invalid: {reason}\n\n{self.help}")
         else:
             self.message.hide()
@@ -143,22 +144,28 @@ class ConfigForm(QWidget):
         self.preset_combo = QComboBox()
         self.preset_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.preset_combo.setMinimumContentsLength(10)
-        self.preset_combo.setToolTip("Named settings: the demo and the papers' experiments "
-                                     "(resources/presets). Choosing one replaces the form.")
+        self.preset_combo.setToolTip(
+            "Named settings: the demo and the papers' experiments "
+            "(resources/presets). Choosing one replaces the form."
+        )
         for preset in list_presets():
             self.preset_combo.addItem(preset.name, preset.name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, preset.description,
-                                          Qt.ToolTipRole)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, preset.description, Qt.ToolTipRole
+            )
         self.preset_combo.activated.connect(
-            lambda _i: self.select_preset(self.preset_combo.currentData()))
+            lambda _i: self.select_preset(self.preset_combo.currentData())
+        )
         self.load_button = QToolButton()
         self.load_button.setText("Load…")
         self.load_button.setToolTip("Load an experiment from a TOML file (Ctrl+O)")
         self.load_button.clicked.connect(self.open_toml_dialog)
         self.save_button = QToolButton()
         self.save_button.setText("Save…")
-        self.save_button.setToolTip("Save this experiment as a TOML file (Ctrl+S); "
-                                    "`workbench train FILE` trains it without the window")
+        self.save_button.setToolTip(
+            "Save this experiment as a TOML file (Ctrl+S); "
+            "`workbench train FILE` trains it without the window"
+        )
         self.save_button.clicked.connect(self.save_toml_dialog)
         self.description = QLineEdit()
         self.description.setPlaceholderText("A one-line description of the experiment")
@@ -219,8 +226,9 @@ class ConfigForm(QWidget):
         """A copy of the form's config (the last accepted value of any field marked invalid)."""
         return self._config.copy()
 
-    def set_config(self, config: ExperimentConfig, preset: str | None = None,
-                   source: Path | None = None) -> None:
+    def set_config(
+        self, config: ExperimentConfig, preset: str | None = None, source: Path | None = None
+    ) -> None:
         """Show ``config`` in every field; clears all error marks, then validates."""
         self._loading = True
         try:
@@ -306,8 +314,9 @@ class ConfigForm(QWidget):
         preset = str(settings.value("form/preset", "") or "")
         if text:
             try:
-                self.set_config(configlib.loads(str(text), source="saved settings"),
-                                preset=preset or None)
+                self.set_config(
+                    configlib.loads(str(text), source="saved settings"), preset=preset or None
+                )
                 return
             except WorkbenchError:
                 pass
@@ -409,7 +418,8 @@ class ConfigForm(QWidget):
         if folder:
             path = QFileDialog.getExistingDirectory(self, "Dataset folder", start)
         else:
-            path, _ = QFileDialog.getOpenFileName(self, "Dataset archive", start,
-                                                  "Archives (*.zip *.tar *.tar.gz);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Dataset archive", start, "Archives (*.zip *.tar *.tar.gz);;All files (*)"
+            )
         if path:
             self.set_value(row.key, path)

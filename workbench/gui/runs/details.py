@@ -14,7 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from workbench.engine.progress import format_duration
-from workbench.engine.run_export import KEY_PARAMETERS, KEY_TITLES, Comparison, best_text, result_text
+from workbench.engine.run_export import (
+    KEY_PARAMETERS,
+    KEY_TITLES,
+    Comparison,
+    best_text,
+    result_text,
+)
 from workbench.engine.runs import RunInfo, protocol_text
 from workbench.gui.runs.model import (
     ALGORITHM_NAMES,
@@ -26,8 +32,10 @@ from workbench.gui.runs.model import (
 )
 from workbench.gui.theme import LIGHT, Theme
 
-HINT = ("Select a run to see its details here. Select several to compare their settings and "
-        "results, and press <b>Overlay curves</b> to draw them together in the Training view.")
+HINT = (
+    "Select a run to see its details here. Select several to compare their settings and "
+    "results, and press <b>Overlay curves</b> to draw them together in the Training view."
+)
 
 
 def _e(text: object) -> str:
@@ -82,38 +90,75 @@ class RunDetails(QTextBrowser):
             parts.append(f"<p>{_e(status_tip(info))}.</p>")
         if info.problems:
             items = "".join(f"<li>{_e(p)}</li>" for p in info.problems)
-            parts.append(f"<p style='color:{t.bad}; margin-bottom:0'><b>⚠ Problems with this "
-                         f"run's files</b></p><ul style='margin-top:0'>{items}</ul>")
+            parts.append(
+                f"<p style='color:{t.bad}; margin-bottom:0'><b>⚠ Problems with this "
+                f"run's files</b></p><ul style='margin-top:0'>{items}</ul>"
+            )
         rows = []
         cfg = info.config
         if cfg is not None:
             a, tr = cfg.algorithm, cfg.train
-            what = (f"{ALGORITHM_NAMES.get(a.name, a.name)} on "
-                    f"{DATASET_TITLES.get(cfg.data.dataset, cfg.data.dataset)} "
-                    f"{shape_text(info)}, {cfg.model.backbone} backbone")
+            what = (
+                f"{ALGORITHM_NAMES.get(a.name, a.name)} on "
+                f"{DATASET_TITLES.get(cfg.data.dataset, cfg.data.dataset)} "
+                f"{shape_text(info)}, {cfg.model.backbone} backbone"
+            )
             rows.append(("Experiment", what))
-            inner = (f"inner lr {a.inner_lr:g} × {_steps(a.inner_steps)}, "
-                     if cfg.applies("algorithm.inner_lr") else "")
-            rows.append(("Training", f"{inner}meta-batch {tr.meta_batch_size}, meta lr "
-                         f"{tr.meta_lr:g}, {tr.iterations:,} iterations, seed {tr.seed}"))
+            inner = (
+                f"inner lr {a.inner_lr:g} × {_steps(a.inner_steps)}, "
+                if cfg.applies("algorithm.inner_lr")
+                else ""
+            )
+            rows.append(
+                (
+                    "Training",
+                    f"{inner}meta-batch {tr.meta_batch_size}, meta lr "
+                    f"{tr.meta_lr:g}, {tr.iterations:,} iterations, seed {tr.seed}",
+                )
+            )
         done = f"{info.iteration:,} of {info.total:,}" if info.total else f"{info.iteration:,}"
-        rows.append(("Iterations", done + (f" (checkpoint at {info.checkpoint_iteration:,})"
-                                           if info.checkpoint_iteration != info.iteration else "")))
+        rows.append(
+            (
+                "Iterations",
+                done
+                + (
+                    f" (checkpoint at {info.checkpoint_iteration:,})"
+                    if info.checkpoint_iteration != info.iteration
+                    else ""
+                ),
+            )
+        )
         best = best_text(info)
         if best:
-            proto = (f" — {cfg.train.val_episodes} validation episodes, "
-                     f"{_steps(cfg.algorithm.inner_steps)}" if cfg is not None else "")
-            rows.append(("Best validation", f"<b>{_e(best)}</b><span class='muted'>{_e(proto)}</span>"))
+            proto = (
+                f" — {cfg.train.val_episodes} validation episodes, "
+                f"{_steps(cfg.algorithm.inner_steps)}"
+                if cfg is not None
+                else ""
+            )
+            rows.append(
+                ("Best validation", f"<b>{_e(best)}</b><span class='muted'>{_e(proto)}</span>")
+            )
         else:
             rows.append(("Best validation", "<span class='muted'>no validation yet</span>"))
         test = result_text(info)
         if test:
-            rows.append(("Test", f"<b>{_e(test)}</b> <span class='muted'>— "
-                                 f"{_e(protocol_text(info.test))}</span>"))
+            rows.append(
+                (
+                    "Test",
+                    f"<b>{_e(test)}</b> <span class='muted'>— "
+                    f"{_e(protocol_text(info.test))}</span>",
+                )
+            )
         elif cfg is not None:
-            rows.append(("Test", "<span class='muted'>not evaluated — Evaluate runs the standard "
-                                 f"protocol ({cfg.eval.episodes} episodes, "
-                                 f"{_steps(cfg.eval.inner_steps)}, {cfg.eval.split} split)</span>"))
+            rows.append(
+                (
+                    "Test",
+                    "<span class='muted'>not evaluated — Evaluate runs the standard "
+                    f"protocol ({cfg.eval.episodes} episodes, "
+                    f"{_steps(cfg.eval.inner_steps)}, {cfg.eval.split} split)</span>",
+                )
+            )
         timing = started_text(info.started)
         if info.elapsed:
             timing += f", {format_duration(info.elapsed)} of training"
@@ -132,29 +177,53 @@ class RunDetails(QTextBrowser):
         self._last = ("comparison", comparison)
         t = self._theme
         runs = comparison.runs
-        differing = [k for k in comparison.parameters
-                     if len({repr(v[k]) for v in comparison.values}) > 1]
+        differing = [
+            k for k in comparison.parameters if len({repr(v[k]) for v in comparison.values}) > 1
+        ]
         shown = differing or list(KEY_PARAMETERS[:4])
         # one column per run (few), one row per setting (possibly many): stays readable
-        head = "".join(f"<th><span style='color:{t.color(i)}'>■</span> {_e(info.name)}</th>"
-                       for i, info in enumerate(runs))
+        head = "".join(
+            f"<th><span style='color:{t.color(i)}'>■</span> {_e(info.name)}</th>"
+            for i, info in enumerate(runs)
+        )
         body = [
             f"<tr><td class='muted' style='white-space:nowrap'>{_e(_label(k))}</td>"
-            + "".join(f"<td>{_e(_value(v[k]))}</td>" for v in comparison.values) + "</tr>"
+            + "".join(f"<td>{_e(_value(v[k]))}</td>" for v in comparison.values)
+            + "</tr>"
             for k in shown
         ]
-        body.append("<tr><td class='muted'>status</td>" + "".join(
-            f"<td style='color:{status_color(i.status, t)}'>{_e(i.status)}</td>" for i in runs)
-            + "</tr>")
-        body.append("<tr><td class='muted'>best validation</td>" + "".join(
-            f"<td><b>{_e(best_text(i, at=False)) or '—'}</b>"
-            + (f"<br><span class='muted'>at iteration {i.best_iteration}</span>"
-               if i.best_iteration is not None else "") + "</td>" for i in runs) + "</tr>")
-        body.append("<tr><td class='muted'>test</td>" + "".join(
-            f"<td>{_e(result_text(i)) or '—'}</td>" for i in runs) + "</tr>")
-        note = ("Settings that differ between the selected runs, and their results; the colours "
-                "are those of the curves." if differing else
-                "The selected runs share all their settings; the colours are those of the curves.")
+        body.append(
+            "<tr><td class='muted'>status</td>"
+            + "".join(
+                f"<td style='color:{status_color(i.status, t)}'>{_e(i.status)}</td>" for i in runs
+            )
+            + "</tr>"
+        )
+        body.append(
+            "<tr><td class='muted'>best validation</td>"
+            + "".join(
+                f"<td><b>{_e(best_text(i, at=False)) or '—'}</b>"
+                + (
+                    f"<br><span class='muted'>at iteration {i.best_iteration}</span>"
+                    if i.best_iteration is not None
+                    else ""
+                )
+                + "</td>"
+                for i in runs
+            )
+            + "</tr>"
+        )
+        body.append(
+            "<tr><td class='muted'>test</td>"
+            + "".join(f"<td>{_e(result_text(i)) or '—'}</td>" for i in runs)
+            + "</tr>"
+        )
+        note = (
+            "Settings that differ between the selected runs, and their results; the colours "
+            "are those of the curves."
+            if differing
+            else "The selected runs share all their settings; the colours are those of the curves."
+        )
         self.setHtml(
             f"<h3 style='margin:0'>{len(runs)} runs selected</h3>"
             f"<p class='muted' style='margin-top:2px'>{note} Export writes this as a Markdown "

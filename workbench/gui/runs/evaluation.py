@@ -23,8 +23,10 @@ def protocol_of(info: RunInfo) -> str:
     if cfg is None:
         return "the standard protocol"
     steps = cfg.eval.inner_steps
-    return (f"{cfg.eval.episodes} episodes, {steps} inner step{'' if steps == 1 else 's'}, "
-            f"{cfg.eval.split} split")
+    return (
+        f"{cfg.eval.episodes} episodes, {steps} inner step{'' if steps == 1 else 's'}, "
+        f"{cfg.eval.split} split"
+    )
 
 
 class EvaluationStrip(QWidget):
@@ -78,8 +80,11 @@ class EvaluationStrip(QWidget):
         self.setVisible(True)
 
         def work(state: TaskState) -> Any:
-            return evaluate_run(path, progress=lambda done, total: state.progress(done, total),
-                                cancel=state.cancel_event)
+            return evaluate_run(
+                path,
+                progress=lambda done, total: state.progress(done, total),
+                cancel=state.cancel_event,
+            )
 
         self.task.start(work)
         self.runningChanged.emit(True)

@@ -7,8 +7,9 @@ can be tens of megabytes); where to write is asked through `runs_dialogs`, which
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication
@@ -29,8 +30,13 @@ class RunsExporter(QObject):
     message = Signal(str)
     error = Signal(str, str)
 
-    def __init__(self, widget: QWidget, settings: QSettings, runs_dir: Callable[[], Path],
-                 selected: Callable[[], list[str]]) -> None:
+    def __init__(
+        self,
+        widget: QWidget,
+        settings: QSettings,
+        runs_dir: Callable[[], Path],
+        selected: Callable[[], list[str]],
+    ) -> None:
         super().__init__(widget)
         self._widget, self._settings = widget, settings
         self._runs_dir, self._selected = runs_dir, selected
@@ -45,19 +51,31 @@ class RunsExporter(QObject):
             a.triggered.connect(slot)
             return a
 
-        self.curves_action = action("Curves as CSV…", self.export_curves,
-                                    "Every logged iteration and validation of the selected runs, "
-                                    "one row each")
-        self.markdown_action = action("Comparison table as Markdown…",
-                                      lambda: self.export_comparison("md"),
-                                      "Key hyperparameters, those that differ, and the results "
-                                      "with their protocols")
-        self.csv_action = action("Comparison table as CSV…", lambda: self.export_comparison("csv"),
-                                 "The comparison with numbers at full precision")
-        self.copy_action = action("Copy comparison as Markdown", self.copy_comparison,
-                                  "Put the Markdown comparison table on the clipboard")
-        self.tensorboard_action = action("TensorBoard event files…", self.export_tensorboard,
-                                         "Write the selected runs' scalars for TensorBoard")
+        self.curves_action = action(
+            "Curves as CSV…",
+            self.export_curves,
+            "Every logged iteration and validation of the selected runs, one row each",
+        )
+        self.markdown_action = action(
+            "Comparison table as Markdown…",
+            lambda: self.export_comparison("md"),
+            "Key hyperparameters, those that differ, and the results with their protocols",
+        )
+        self.csv_action = action(
+            "Comparison table as CSV…",
+            lambda: self.export_comparison("csv"),
+            "The comparison with numbers at full precision",
+        )
+        self.copy_action = action(
+            "Copy comparison as Markdown",
+            self.copy_comparison,
+            "Put the Markdown comparison table on the clipboard",
+        )
+        self.tensorboard_action = action(
+            "TensorBoard event files…",
+            self.export_tensorboard,
+            "Write the selected runs' scalars for TensorBoard",
+        )
         self.menu = QMenu("Export", widget)
         for a in (self.curves_action, self.markdown_action, self.csv_action, self.copy_action):
             self.menu.addAction(a)
@@ -76,8 +94,11 @@ class RunsExporter(QObject):
         self.menu.setEnabled(enabled)
         available = run_export.tensorboard_available()
         self.tensorboard_action.setEnabled(enabled and available)
-        self.tensorboard_action.setText("TensorBoard event files…" if available
-                                        else "TensorBoard event files (pip install tensorboard)")
+        self.tensorboard_action.setText(
+            "TensorBoard event files…"
+            if available
+            else "TensorBoard event files (pip install tensorboard)"
+        )
 
     # -- the exports ---------------------------------------------------------------------------
     def _default(self, filename: str) -> Path:
@@ -95,20 +116,30 @@ class RunsExporter(QObject):
         paths = self._selected()
         out = self._ask("Export curves", "curves.csv", "CSV table (*.csv)") if paths else None
         if out is not None:
-            self.task.start(lambda state: ("Curves", run_export.export_curves(paths, out), len(paths)))
+            self.task.start(
+                lambda state: ("Curves", run_export.export_curves(paths, out), len(paths))
+            )
 
     def export_comparison(self, fmt: str) -> None:
         paths = self._selected()
-        suffix, filters = (".md", "Markdown (*.md)") if fmt == "md" else (".csv", "CSV table (*.csv)")
-        out = (self._ask("Export comparison table", f"runs-comparison{suffix}", filters)
-               if paths else None)
+        suffix, filters = (
+            (".md", "Markdown (*.md)") if fmt == "md" else (".csv", "CSV table (*.csv)")
+        )
+        out = (
+            self._ask("Export comparison table", f"runs-comparison{suffix}", filters)
+            if paths
+            else None
+        )
         if out is None:
             return
 
         def work(state: TaskState) -> Any:
             comparison = run_export.compare_runs(paths)
-            text = (run_export.comparison_markdown(comparison) if fmt == "md"
-                    else run_export.comparison_csv(comparison))
+            text = (
+                run_export.comparison_markdown(comparison)
+                if fmt == "md"
+                else run_export.comparison_csv(comparison)
+            )
             return "Comparison table", run_export.write_text(out, text), len(paths)
 
         self.task.start(work)
@@ -134,8 +165,9 @@ class RunsExporter(QObject):
         if not run_export.tensorboard_available():
             self.error.emit(INSTALL_HINT, "")
             return
-        out = runs_dialogs.ask_directory(self._widget, "Folder for TensorBoard logs",
-                                         self._default("tensorboard"))
+        out = runs_dialogs.ask_directory(
+            self._widget, "Folder for TensorBoard logs", self._default("tensorboard")
+        )
         if out is None:
             return
 

@@ -29,8 +29,17 @@ from workbench.errors import WorkbenchError
 from workbench.gui.theme import LIGHT, Theme
 
 NAME, ALGORITHM, TASK, STATUS, ITERATIONS, BEST, TEST, STARTED, DURATION = range(9)
-HEADERS = ("Name", "Algorithm", "Task", "Status", "Iterations", "Best val", "Test", "Started",
-           "Duration")
+HEADERS = (
+    "Name",
+    "Algorithm",
+    "Task",
+    "Status",
+    "Iterations",
+    "Best val",
+    "Test",
+    "Started",
+    "Duration",
+)
 HEADER_TIPS = (
     "The run's name (F2 renames it; the folder keeps its name)",
     "Meta-learning algorithm",
@@ -51,29 +60,54 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 INFO_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 
-DATASET_TITLES = {"glyphs": "glyphs", "sinusoid": "sinusoid", "omniglot": "Omniglot",
-                  "miniimagenet": "mini-ImageNet", "folder": "folder"}
+DATASET_TITLES = {
+    "glyphs": "glyphs",
+    "sinusoid": "sinusoid",
+    "omniglot": "Omniglot",
+    "miniimagenet": "mini-ImageNet",
+    "folder": "folder",
+}
 #: short names for the table; the tooltip and the details give the long ones
-ALGORITHM_TITLES = {"maml": "MAML", "fomaml": "FO-MAML", "mamlpp": "MAML++",
-                    "metasgd": "Meta-SGD", "anil": "ANIL", "protonet": "ProtoNet",
-                    "protomaml": "Proto-MAML", "reptile": "Reptile", "finetune": "Fine-tuning"}
-ALGORITHM_NAMES = {"maml": "MAML (second order)", "fomaml": "first-order MAML",
-                   "mamlpp": "MAML++", "metasgd": "Meta-SGD", "anil": "ANIL (head-only MAML)",
-                   "protonet": "Prototypical Networks", "protomaml": "Proto-MAML",
-                   "reptile": "Reptile", "finetune": "fine-tuning baseline (transfer learning)"}
+ALGORITHM_TITLES = {
+    "maml": "MAML",
+    "fomaml": "FO-MAML",
+    "mamlpp": "MAML++",
+    "metasgd": "Meta-SGD",
+    "anil": "ANIL",
+    "protonet": "ProtoNet",
+    "protomaml": "Proto-MAML",
+    "reptile": "Reptile",
+    "finetune": "Fine-tuning",
+}
+ALGORITHM_NAMES = {
+    "maml": "MAML (second order)",
+    "fomaml": "first-order MAML",
+    "mamlpp": "MAML++",
+    "metasgd": "Meta-SGD",
+    "anil": "ANIL (head-only MAML)",
+    "protonet": "Prototypical Networks",
+    "protomaml": "Proto-MAML",
+    "reptile": "Reptile",
+    "finetune": "fine-tuning baseline (transfer learning)",
+}
 STATUS_TIPS = {
     "running": "Training now",
     "finished": "All planned iterations done",
     "stopped": "Stopped by you; it can be resumed",
     "failed": "Training failed",
     "interrupted": "The training process ended without saying so (killed, crashed, power "
-                   "cut); it can be resumed from its last checkpoint",
+    "cut); it can be resumed from its last checkpoint",
 }
 
 
 def status_color(status: str, theme: Theme) -> str:
-    return {"running": theme.curve_colors[0], "finished": theme.good, "failed": theme.bad,
-            "interrupted": theme.curve_colors[4], "stopped": theme.muted}.get(status, theme.muted)
+    return {
+        "running": theme.curve_colors[0],
+        "finished": theme.good,
+        "failed": theme.bad,
+        "interrupted": theme.curve_colors[4],
+        "stopped": theme.muted,
+    }.get(status, theme.muted)
 
 
 def shape_text(info: RunInfo) -> str:
@@ -175,8 +209,9 @@ class RunsTableModel(QAbstractTableModel):
         self._theme = theme
         self._dots.clear()
         if self._rows:
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self._rows) - 1, len(HEADERS) - 1))
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._rows) - 1, len(HEADERS) - 1)
+            )
 
     # -- QAbstractTableModel ------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
@@ -185,8 +220,9 @@ class RunsTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal:
             if role == Qt.ItemDataRole.DisplayRole:
                 return HEADERS[section]
@@ -200,8 +236,9 @@ class RunsTableModel(QAbstractTableModel):
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid():
             return None
         info = self._rows[index.row()]
@@ -227,8 +264,12 @@ class RunsTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any,
-                role: int = Qt.ItemDataRole.EditRole) -> bool:
+    def setData(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        value: Any,
+        role: int = Qt.ItemDataRole.EditRole,
+    ) -> bool:
         if not index.isValid() or index.column() != NAME or role != Qt.ItemDataRole.EditRole:
             return False
         info = self._rows[index.row()]
@@ -329,11 +370,30 @@ class RunsTableModel(QAbstractTableModel):
 
 
 def _display_key(info: RunInfo) -> tuple:
-    return (info.name, info.status, info.algorithm, info.dataset, info.ways, info.shots,
-            info.iteration, info.total, info.best_accuracy, info.best_ci95, info.best_mse,
-            info.best_iteration, info.test_accuracy, info.test_ci95, info.test_mse,
-            tuple(sorted(info.test.items(), key=str)), info.started, round(info.elapsed),
-            tuple(info.problems), info.error, info.checkpoint_iteration, info.has_checkpoint)
+    return (
+        info.name,
+        info.status,
+        info.algorithm,
+        info.dataset,
+        info.ways,
+        info.shots,
+        info.iteration,
+        info.total,
+        info.best_accuracy,
+        info.best_ci95,
+        info.best_mse,
+        info.best_iteration,
+        info.test_accuracy,
+        info.test_ci95,
+        info.test_mse,
+        tuple(sorted(info.test.items(), key=str)),
+        info.started,
+        round(info.elapsed),
+        tuple(info.problems),
+        info.error,
+        info.checkpoint_iteration,
+        info.has_checkpoint,
+    )
 
 
 class RunsFilterProxy(QSortFilterProxyModel):
@@ -357,8 +417,9 @@ class RunsFilterProxy(QSortFilterProxyModel):
         self._status = status
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
-                         ) -> bool:
+    def filterAcceptsRow(
+        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
+    ) -> bool:
         model = self.sourceModel()
         info: RunInfo = model.index(source_row, 0, source_parent).data(INFO_ROLE)
         if info is None:
@@ -367,8 +428,16 @@ class RunsFilterProxy(QSortFilterProxyModel):
             return False
         if not self._words:
             return True
-        haystack = " ".join((info.name, info.path.name, info.algorithm,
-                             ALGORITHM_TITLES.get(info.algorithm, ""),
-                             ALGORITHM_NAMES.get(info.algorithm, ""), info.dataset,
-                             shape_text(info), info.status)).lower()
+        haystack = " ".join(
+            (
+                info.name,
+                info.path.name,
+                info.algorithm,
+                ALGORITHM_TITLES.get(info.algorithm, ""),
+                ALGORITHM_NAMES.get(info.algorithm, ""),
+                info.dataset,
+                shape_text(info),
+                info.status,
+            )
+        ).lower()
         return all(w in haystack for w in self._words)

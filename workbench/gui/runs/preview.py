@@ -6,16 +6,16 @@ metrics are read off the GUI thread (`load_preview` is a plain function for a Ba
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from workbench.engine.runs import RunStore
-from workbench.gui.widgets.plots import ema, make_plot
 from workbench.gui.theme import LIGHT, Theme, style_plot
+from workbench.gui.widgets.plots import ema, make_plot
 
 MAX_PREVIEW_RUNS = 6
 LOSS_SMOOTHING = 0.9
@@ -71,8 +71,9 @@ class RunsPreview(QWidget):
         super().__init__(parent)
         self.loss_plot = make_plot("Training loss (smoothed)", "loss", legend=False)
         # no legend: the comparison beside the plots shows each run's colour
-        self.val_plot = make_plot("Validation accuracy", "query accuracy after adaptation (%)",
-                                  legend=False)
+        self.val_plot = make_plot(
+            "Validation accuracy", "query accuracy after adaptation (%)", legend=False
+        )
         for plot in (self.loss_plot, self.val_plot):
             plot.getPlotItem().setLabel("bottom", "iteration")
             plot.setMinimumSize(240, 180)
@@ -108,10 +109,14 @@ class RunsPreview(QWidget):
         regression = bool(with_val) and all(c.regression for c in with_val)
         mixed = not regression and any(c.regression for c in with_val)
         val = self.val_plot.getPlotItem()
-        val.setTitle(("Validation MSE" if regression else "Validation accuracy")
-                     + (" (regression runs not shown)" if mixed else ""))
-        val.setLabel("left", "query MSE after adaptation" if regression
-                     else "query accuracy after adaptation (%)")
+        val.setTitle(
+            ("Validation MSE" if regression else "Validation accuracy")
+            + (" (regression runs not shown)" if mixed else "")
+        )
+        val.setLabel(
+            "left",
+            "query MSE after adaptation" if regression else "query accuracy after adaptation (%)",
+        )
         for plot in (self.loss_plot, self.val_plot):
             plot.getPlotItem().clear()
         width = max(1.5, theme.line_width)
@@ -121,8 +126,16 @@ class RunsPreview(QWidget):
                 smooth = ema(np.asarray(c.loss), LOSS_SMOOTHING)
                 self.loss_plot.getPlotItem().plot(c.iterations, smooth, pen=pen)
             if c.val and c.regression == regression:  # never MSE on a percent axis
-                val.plot(c.val_iterations, c.val, pen=pen, name=c.name,
-                         symbol="o", symbolSize=5, symbolBrush=theme.color(i), symbolPen=None)
+                val.plot(
+                    c.val_iterations,
+                    c.val,
+                    pen=pen,
+                    name=c.name,
+                    symbol="o",
+                    symbolSize=5,
+                    symbolBrush=theme.color(i),
+                    symbolPen=None,
+                )
         for plot in (self.loss_plot, self.val_plot):
             plot.getPlotItem().enableAutoRange()
         style_plot(self.val_plot, theme)

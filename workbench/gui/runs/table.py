@@ -66,8 +66,9 @@ class RunsTable(QTableView):
             if column == NAME:
                 continue
             arrow = 22 if header.sortIndicatorSection() == column else 0
-            widths[column] = max(self.sizeHintForColumn(column) + 6,
-                                 metrics.horizontalAdvance(title) + 20 + arrow)
+            widths[column] = max(
+                self.sizeHintForColumn(column) + 6, metrics.horizontalAdvance(title) + 20 + arrow
+            )
         available = self.viewport().width() if self.isVisible() else self.width()
         name = min(max(self.sizeHintForColumn(NAME) + 6, MIN_NAME), NAME_ROOM)
         shown = [c for c in widths if c not in self.hidden_columns]
@@ -101,8 +102,12 @@ class RunsTable(QTableView):
         else:
             self.hidden_columns.add(column)
             self.wanted_columns.discard(column)
-        self._settings.setValue("runs/hidden_columns", ",".join(map(str, sorted(self.hidden_columns))))
-        self._settings.setValue("runs/wanted_columns", ",".join(map(str, sorted(self.wanted_columns))))
+        self._settings.setValue(
+            "runs/hidden_columns", ",".join(map(str, sorted(self.hidden_columns)))
+        )
+        self._settings.setValue(
+            "runs/wanted_columns", ",".join(map(str, sorted(self.wanted_columns)))
+        )
         self.fit_columns()
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override

@@ -19,7 +19,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QFileSystemWatcher, QItemSelectionModel, QPoint, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import (
+    QFileSystemWatcher,
+    QItemSelectionModel,
+    QPoint,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -39,17 +48,24 @@ from PySide6.QtWidgets import (
 from workbench.engine import run_export
 from workbench.engine.runs import STATUSES, RunInfo, delete_run, list_runs, run_info
 from workbench.errors import WorkbenchError
-from workbench.gui.runs import dialogs as runs_dialogs
 from workbench.gui.context import GuiContext
-from workbench.gui.widgets.inline_message import InlineMessage
+from workbench.gui.runs import dialogs as runs_dialogs
 from workbench.gui.runs.details import RunDetails
 from workbench.gui.runs.evaluation import EvaluationStrip
 from workbench.gui.runs.exports import RunsExporter
-from workbench.gui.runs.model import HEADERS, INFO_ROLE, NAME, STARTED, RunsFilterProxy, RunsTableModel
+from workbench.gui.runs.model import (
+    HEADERS,
+    INFO_ROLE,
+    NAME,
+    STARTED,
+    RunsFilterProxy,
+    RunsTableModel,
+)
 from workbench.gui.runs.preview import RunsPreview, load_preview
 from workbench.gui.runs.table import RunsTable
-from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 from workbench.gui.theme import LIGHT, Theme
+from workbench.gui.widgets.inline_message import InlineMessage
+from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 
 POLL_MS = 2000  # re-read the folder this often while a run is training
 SETTLE_MS = 400  # file-system events arriving within this time cause one listing
@@ -68,8 +84,9 @@ class RunsView(QWidget):
     listed = Signal(int)  # number of runs, after each listing is shown
     evaluationDone = Signal(str, object)  # run folder, EvaluationResult (None if it failed)
 
-    def __init__(self, context: GuiContext, parent: QWidget | None = None, *,
-                 poll_ms: int = POLL_MS) -> None:
+    def __init__(
+        self, context: GuiContext, parent: QWidget | None = None, *, poll_ms: int = POLL_MS
+    ) -> None:
         super().__init__(parent)
         self.context = context
         self.theme: Theme = LIGHT
@@ -156,12 +173,15 @@ class RunsView(QWidget):
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.folder_label.setMinimumWidth(120)
         self.change_button = QPushButton("Change…")
-        self.change_button.setToolTip("Choose the folder where runs are saved and listed "
-                                      "(new training runs are saved there too)")
+        self.change_button.setToolTip(
+            "Choose the folder where runs are saved and listed "
+            "(new training runs are saved there too)"
+        )
         self.change_button.clicked.connect(self.choose_runs_dir)
         self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.setToolTip("Read the runs folder again (F5); it is also watched "
-                                       "for changes")
+        self.refresh_button.setToolTip(
+            "Read the runs folder again (F5); it is also watched for changes"
+        )
         self.refresh_button.clicked.connect(self.refresh)
         self.folder_row = QHBoxLayout()
         self.folder_row.addWidget(self.folder_title)
@@ -169,8 +189,14 @@ class RunsView(QWidget):
         self.folder_row.addWidget(self.change_button)
         self.folder_row.addWidget(self.refresh_button)
 
-    def _action(self, text: str, slot: Any, tip: str, icon: QStyle.StandardPixmap | None = None,
-                shortcuts: tuple = ()) -> QAction:
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        tip: str,
+        icon: QStyle.StandardPixmap | None = None,
+        shortcuts: tuple = (),
+    ) -> QAction:
         """An action whose shortcuts work while the table has the focus (not while its name
         editor or the filter field has it: there Delete and Enter mean what they always do)."""
         action = QAction(text, self)
@@ -189,38 +215,67 @@ class RunsView(QWidget):
     def _build_actions(self) -> None:
         SP = QStyle.StandardPixmap
         self.overlay_action = self._action(
-            "Overlay curves", self.overlay_selected,
+            "Overlay curves",
+            self.overlay_selected,
             "Draw the selected runs' curves together in the Training view",
-            SP.SP_FileDialogContentsView)
+            SP.SP_FileDialogContentsView,
+        )
         self.clone_action = self._action(
-            "Clone", self.clone_selected, "Open this run's config in the Experiment form, to "
-            "train a variant", SP.SP_FileDialogNewFolder, (Qt.Key.Key_Return, Qt.Key.Key_Enter))
+            "Clone",
+            self.clone_selected,
+            "Open this run's config in the Experiment form, to train a variant",
+            SP.SP_FileDialogNewFolder,
+            (Qt.Key.Key_Return, Qt.Key.Key_Enter),
+        )
         self.resume_action = self._action(
-            "Resume", self.resume_selected, "Continue a stopped or interrupted run from its "
-            "last checkpoint", SP.SP_MediaPlay)
+            "Resume",
+            self.resume_selected,
+            "Continue a stopped or interrupted run from its last checkpoint",
+            SP.SP_MediaPlay,
+        )
         self.evaluate_action = self._action(
-            "Evaluate", self.evaluate_selected, "Test the run with the standard protocol (its "
+            "Evaluate",
+            self.evaluate_selected,
+            "Test the run with the standard protocol (its "
             "eval settings: episodes, inner steps, split); the result is stored with the run",
-            SP.SP_DialogApplyButton)
+            SP.SP_DialogApplyButton,
+        )
         self.rename_action = self._action(
-            "Rename", self.rename_selected, "Rename the run", SP.SP_FileLinkIcon, (Qt.Key.Key_F2,))
+            "Rename", self.rename_selected, "Rename the run", SP.SP_FileLinkIcon, (Qt.Key.Key_F2,)
+        )
         self.delete_action = self._action(
-            "Delete", self.delete_selected, "Delete the selected runs (asks first)",
-            SP.SP_TrashIcon, (QKeySequence.StandardKey.Delete,))
+            "Delete",
+            self.delete_selected,
+            "Delete the selected runs (asks first)",
+            SP.SP_TrashIcon,
+            (QKeySequence.StandardKey.Delete,),
+        )
         self.folder_action = self._action(
-            "Open folder", self.open_selected_folder, "Open the run's folder in the file manager",
-            SP.SP_DirOpenIcon)
-        self.refresh_action = self._action("Refresh", self.refresh, "Read the runs folder again",
-                                           None, (Qt.Key.Key_F5,))
+            "Open folder",
+            self.open_selected_folder,
+            "Open the run's folder in the file manager",
+            SP.SP_DirOpenIcon,
+        )
+        self.refresh_action = self._action(
+            "Refresh", self.refresh, "Read the runs folder again", None, (Qt.Key.Key_F5,)
+        )
         self.refresh_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.addAction(self.refresh_action)
 
         self.toolbar = QToolBar()
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toolbar.setMovable(False)
-        for action in (self.overlay_action, self.clone_action, self.resume_action,
-                       self.evaluate_action, None, self.rename_action, self.delete_action,
-                       self.folder_action, None):
+        for action in (
+            self.overlay_action,
+            self.clone_action,
+            self.resume_action,
+            self.evaluate_action,
+            None,
+            self.rename_action,
+            self.delete_action,
+            self.folder_action,
+            None,
+        ):
             if action is None:
                 self.toolbar.addSeparator()
             else:
@@ -270,8 +325,9 @@ class RunsView(QWidget):
         muted = f"color: {theme.muted};"
         self.count_label.setStyleSheet(muted)
         self.folder_title.setStyleSheet(muted)
-        self.empty_label.setStyleSheet(f"color: {theme.muted}; "
-                                       f"font-size: {theme.font_point_size + 1}pt;")
+        self.empty_label.setStyleSheet(
+            f"color: {theme.muted}; font-size: {theme.font_point_size + 1}pt;"
+        )
         self.table.apply_theme(theme)
         self.table.fit_columns()
 
@@ -309,8 +365,11 @@ class RunsView(QWidget):
         for row in range(self.proxy.rowCount()):
             index = self.proxy.index(row, 0)
             if index.data(INFO_ROLE).path in wanted:
-                selection.select(index, QItemSelectionModel.SelectionFlag.Select
-                                 | QItemSelectionModel.SelectionFlag.Rows)
+                selection.select(
+                    index,
+                    QItemSelectionModel.SelectionFlag.Select
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
                 first = first or index
         if first is not None:
             selection.setCurrentIndex(first, QItemSelectionModel.SelectionFlag.NoUpdate)
@@ -358,7 +417,9 @@ class RunsView(QWidget):
             self._show_error(f"cannot clone {info.name}: its config.toml is unreadable")
             return
         self.context.cloneConfig.emit(info.config.copy())
-        self.context.statusMessage.emit(f"Loaded the config of {info.name} into the Experiment form")
+        self.context.statusMessage.emit(
+            f"Loaded the config of {info.name} into the Experiment form"
+        )
 
     @Slot()
     def resume_selected(self) -> None:
@@ -480,21 +541,27 @@ class RunsView(QWidget):
     def _update_folder_label(self) -> None:
         path = str(self.context.runs_dir())
         self.folder_label.setText(path)
-        self.folder_label.setToolTip(f"{path}\nRuns started from the Experiment panel are saved "
-                                     "here too. Change… picks another folder.")
+        self.folder_label.setToolTip(
+            f"{path}\nRuns started from the Experiment panel are saved "
+            "here too. Change… picks another folder."
+        )
 
     def _update_empty_state(self, runs_dir: Path) -> None:
         if self.model.rowCount():
             self.stack.setCurrentWidget(self.table)
             return
         if Path(runs_dir).is_dir():
-            text = (f"No runs in {runs_dir} yet.\n\nStart training from the Experiment panel, "
-                    "or run `workbench train demo`, and the run appears here.")
+            text = (
+                f"No runs in {runs_dir} yet.\n\nStart training from the Experiment panel, "
+                "or run `workbench train demo`, and the run appears here."
+            )
         elif Path(runs_dir).exists():
             text = f"{runs_dir} is a file, not a folder.\n\nChange… picks the runs folder."
         else:
-            text = (f"The runs folder {runs_dir} does not exist yet.\n\nIt is created when the "
-                    "first run starts; Change… picks another folder.")
+            text = (
+                f"The runs folder {runs_dir} does not exist yet.\n\nIt is created when the "
+                "first run starts; Change… picks another folder."
+            )
         self.empty_label.setText(text)
         self.stack.setCurrentWidget(self.empty_label)
 
@@ -569,8 +636,10 @@ class RunsView(QWidget):
     def _on_evaluated(self, path: str, result: Any) -> None:
         info = self._refresh_row(path)
         name = info.name if info is not None else Path(path).name
-        self._show_info(f"Test result of {name}: {result.headline()} on the {result.split} "
-                        "split — stored with the run")
+        self._show_info(
+            f"Test result of {name}: {result.headline()} on the {result.split} "
+            "split — stored with the run"
+        )
         self.evaluationDone.emit(path, result)
 
     @Slot(str, str, str)
@@ -588,9 +657,12 @@ class RunsView(QWidget):
         return infos[0] if len(infos) == 1 else None
 
     def _can_evaluate(self, info: RunInfo) -> bool:
-        return (not self.evaluation.running and info.status != "running"
-                and info.config is not None
-                and (info.has_checkpoint or (info.path / "checkpoints" / "best.pt").exists()))
+        return (
+            not self.evaluation.running
+            and info.status != "running"
+            and info.config is not None
+            and (info.has_checkpoint or (info.path / "checkpoints" / "best.pt").exists())
+        )
 
     def _can_delete(self, info: RunInfo) -> bool:
         return info.status != "running" and info.path != self.evaluation.path
@@ -611,9 +683,17 @@ class RunsView(QWidget):
         if not self.table.indexAt(pos).isValid():
             return
         menu = QMenu(self)
-        for action in (self.overlay_action, self.clone_action, self.resume_action,
-                       self.evaluate_action, None, self.rename_action, self.delete_action,
-                       self.folder_action, None):
+        for action in (
+            self.overlay_action,
+            self.clone_action,
+            self.resume_action,
+            self.evaluate_action,
+            None,
+            self.rename_action,
+            self.delete_action,
+            self.folder_action,
+            None,
+        ):
             if action is None:
                 menu.addSeparator()
             else:

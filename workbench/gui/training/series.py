@@ -8,8 +8,9 @@ buffer of a group has the same length as its x buffers.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from workbench.engine import events as ev
 from workbench.errors import WorkbenchError
@@ -40,10 +41,12 @@ class RunSeries:
     def __init__(self, name: str, path: str = "") -> None:
         self.name = name
         self.path = path
-        self.it: dict[str, GrowBuffer] = {k: GrowBuffer() for k in ("iteration", "elapsed",
-                                                                        *ITERATION_KEYS)}
-        self.val: dict[str, GrowBuffer] = {k: GrowBuffer(16) for k in ("iteration", "elapsed",
-                                                                          *VALIDATION_KEYS)}
+        self.it: dict[str, GrowBuffer] = {
+            k: GrowBuffer() for k in ("iteration", "elapsed", *ITERATION_KEYS)
+        }
+        self.val: dict[str, GrowBuffer] = {
+            k: GrowBuffer(16) for k in ("iteration", "elapsed", *VALIDATION_KEYS)
+        }
         self.regression: bool | None = None
         self.last: dict[str, float] = {}
         self.last_val: dict[str, float] = {}
@@ -56,8 +59,9 @@ class RunSeries:
     def group(self, name: str) -> dict[str, GrowBuffer]:
         return self.it if name == "it" else self.val
 
-    def add(self, kind: str, iteration: int, total: int, elapsed: float,
-            values: dict[str, float]) -> bool:
+    def add(
+        self, kind: str, iteration: int, total: int, elapsed: float, values: dict[str, float]
+    ) -> bool:
         """Append one event's numbers; True when a curve changed.
 
         A point at or before the curve's last iteration is dropped, so a curve stays a function
@@ -95,13 +99,18 @@ class RunSeries:
         for r in records:
             try:
                 values = {str(k): float(v) for k, v in (r.get("values") or {}).items()}
-                self.add(str(r.get("kind", "")), int(r.get("iteration", 0)),
-                         int(r.get("total", 0)), float(r.get("elapsed", 0.0)), values)
+                self.add(
+                    str(r.get("kind", "")),
+                    int(r.get("iteration", 0)),
+                    int(r.get("total", 0)),
+                    float(r.get("elapsed", 0.0)),
+                    values,
+                )
             except (TypeError, ValueError, AttributeError):
                 continue
 
     @classmethod
-    def from_run(cls, path: str | Path) -> tuple["RunSeries", list[str]]:
+    def from_run(cls, path: str | Path) -> tuple[RunSeries, list[str]]:
         """A run folder's curves from its metrics.jsonl, and the problems found reading it."""
         from workbench.engine.runs import RunStore
 

@@ -8,10 +8,10 @@ and a 100,000-point run stays smooth (pyqtgraph's peak downsampling and clip-to-
 
 from __future__ import annotations
 
-from time import perf_counter
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from time import perf_counter
 
 import numpy as np
 import pyqtgraph as pg
@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 from workbench.engine import events as ev
 from workbench.engine.progress import format_duration
 from workbench.gui.context import GuiContext
-from workbench.gui.widgets.plots import SmoothedSeries, export_csv, export_png, make_plot
-from workbench.gui.training.series import RunSeries
 from workbench.gui.theme import Theme
+from workbench.gui.training.series import RunSeries
+from workbench.gui.widgets.plots import SmoothedSeries, export_csv, export_png, make_plot
 
 REDRAW_HZ = 10
 #: the share of the GUI thread that redrawing may take: as curves grow to tens of thousands of
@@ -47,34 +47,46 @@ PLOTS = ("loss", "accuracy", "validation", "meta_lr")
 
 # (group, key, legend name, colour index, dashed, smoothed, scale) for one run in detail
 _DETAIL_CLASSIFICATION = {
-    "loss": [("it", "loss", "after adaptation", 0, False, True, 1.0),
-             ("it", "pre_loss", "before adaptation", 1, True, True, 1.0)],
-    "accuracy": [("it", "accuracy", "after adaptation", 0, False, True, 100.0),
-                 ("it", "pre_accuracy", "before adaptation", 1, True, True, 100.0)],
-    "validation": [("val", "val_query_accuracy_post", "query, after", 0, False, False, 100.0),
-                   ("val", "val_query_accuracy_pre", "query, before", 0, True, False, 100.0),
-                   ("val", "val_support_accuracy_post", "support, after", 2, False, False, 100.0),
-                   ("val", "val_support_accuracy_pre", "support, before", 2, True, False, 100.0)],
+    "loss": [
+        ("it", "loss", "after adaptation", 0, False, True, 1.0),
+        ("it", "pre_loss", "before adaptation", 1, True, True, 1.0),
+    ],
+    "accuracy": [
+        ("it", "accuracy", "after adaptation", 0, False, True, 100.0),
+        ("it", "pre_accuracy", "before adaptation", 1, True, True, 100.0),
+    ],
+    "validation": [
+        ("val", "val_query_accuracy_post", "query, after", 0, False, False, 100.0),
+        ("val", "val_query_accuracy_pre", "query, before", 0, True, False, 100.0),
+        ("val", "val_support_accuracy_post", "support, after", 2, False, False, 100.0),
+        ("val", "val_support_accuracy_pre", "support, before", 2, True, False, 100.0),
+    ],
     "meta_lr": [("it", "meta_lr", "meta learning rate", 3, False, False, 1.0)],
 }
 _DETAIL_REGRESSION = {
     "loss": _DETAIL_CLASSIFICATION["loss"],
     "accuracy": [],
-    "validation": [("val", "val_query_loss_post", "query, after", 0, False, False, 1.0),
-                   ("val", "val_query_loss_pre", "query, before", 0, True, False, 1.0),
-                   ("val", "val_support_loss_post", "support, after", 2, False, False, 1.0),
-                   ("val", "val_support_loss_pre", "support, before", 2, True, False, 1.0)],
+    "validation": [
+        ("val", "val_query_loss_post", "query, after", 0, False, False, 1.0),
+        ("val", "val_query_loss_pre", "query, before", 0, True, False, 1.0),
+        ("val", "val_support_loss_post", "support, after", 2, False, False, 1.0),
+        ("val", "val_support_loss_pre", "support, before", 2, True, False, 1.0),
+    ],
     "meta_lr": _DETAIL_CLASSIFICATION["meta_lr"],
 }
 _TITLES = {
-    False: {"loss": ("Meta-training loss (query)", "loss"),
-            "accuracy": ("Meta-training accuracy (query)", "accuracy (%)"),
-            "validation": ("Validation accuracy, before and after adaptation", "accuracy (%)"),
-            "meta_lr": ("Meta learning rate", "learning rate")},
-    True: {"loss": ("Meta-training loss (query MSE)", "MSE"),
-           "accuracy": ("Meta-training accuracy", "accuracy (%)"),
-           "validation": ("Validation MSE, before and after adaptation", "MSE"),
-           "meta_lr": ("Meta learning rate", "learning rate")},
+    False: {
+        "loss": ("Meta-training loss (query)", "loss"),
+        "accuracy": ("Meta-training accuracy (query)", "accuracy (%)"),
+        "validation": ("Validation accuracy, before and after adaptation", "accuracy (%)"),
+        "meta_lr": ("Meta learning rate", "learning rate"),
+    },
+    True: {
+        "loss": ("Meta-training loss (query MSE)", "MSE"),
+        "accuracy": ("Meta-training accuracy", "accuracy (%)"),
+        "validation": ("Validation MSE, before and after adaptation", "MSE"),
+        "meta_lr": ("Meta learning rate", "learning rate"),
+    },
 }
 
 
@@ -139,23 +151,28 @@ class TrainingView(QWidget):
         self.x_axis.addItem("Iteration", "iteration")
         self.x_axis.addItem("Training time", "elapsed")
         self.x_axis.setCurrentIndex(max(0, self.x_axis.findData(self._x_key)))
-        self.x_axis.setToolTip("Horizontal axis of all plots: meta-iterations, or seconds of "
-                               "training (pauses and validation excluded)")
+        self.x_axis.setToolTip(
+            "Horizontal axis of all plots: meta-iterations, or seconds of "
+            "training (pauses and validation excluded)"
+        )
         self.x_axis.currentIndexChanged.connect(
-            lambda _i: self.set_x_axis(self.x_axis.currentData()))
+            lambda _i: self.set_x_axis(self.x_axis.currentData())
+        )
         self.smoothing_slider = QSlider(Qt.Horizontal)
         self.smoothing_slider.setRange(0, 99)
         self.smoothing_slider.setValue(int(round(self._smoothing * 100)))
         self.smoothing_slider.setFixedWidth(140)
         self.smoothing_slider.setToolTip(
             "Exponential moving average of the per-iteration curves (bias-corrected); the raw "
-            "values stay visible as a faint curve behind")
+            "values stay visible as a faint curve behind"
+        )
         # dragging recomputes every average of a long run: apply once the slider rests
         self._smoothing_timer = QTimer(self)
         self._smoothing_timer.setSingleShot(True)
         self._smoothing_timer.setInterval(120)
         self._smoothing_timer.timeout.connect(
-            lambda: self.set_smoothing(self.smoothing_slider.value() / 100.0))
+            lambda: self.set_smoothing(self.smoothing_slider.value() / 100.0)
+        )
         self.smoothing_slider.valueChanged.connect(self._on_smoothing_slider)
         self.smoothing_value = QLabel()
         self.smoothing_value.setMinimumWidth(32)
@@ -186,15 +203,17 @@ class TrainingView(QWidget):
         header.addWidget(self.stats_label)
 
         # -- the four plots ---------------------------------------------------------------------
-        self.plots: dict[str, pg.PlotWidget] = {key: make_plot("", "", legend=False)
-                                                for key in PLOTS}
+        self.plots: dict[str, pg.PlotWidget] = {
+            key: make_plot("", "", legend=False) for key in PLOTS
+        }
         # legends sit under their plot (a legend inside a plot always covers some curve)
         self.legends: dict[str, QLabel] = {}
         self.panels: dict[str, QWidget] = {}
         self._legend_entries: dict[str, list[tuple[str, int, bool, bool]]] = {}
         for key, plot in self.plots.items():
             plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(
-                lambda *_a, k=key: self._user_moved(k))
+                lambda *_a, k=key: self._user_moved(k)
+            )
             legend = QLabel()
             legend.setWordWrap(True)
             legend.setTextFormat(Qt.RichText)
@@ -217,8 +236,9 @@ class TrainingView(QWidget):
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
-        self.log.setPlaceholderText("Validation results, checkpoints and the end of the run "
-                                    "are listed here.")
+        self.log.setPlaceholderText(
+            "Validation results, checkpoints and the end of the run are listed here."
+        )
         self.log.setToolTip("What happened in the run, besides the curves")
 
         self.splitter = QSplitter(Qt.Vertical)
@@ -248,8 +268,13 @@ class TrainingView(QWidget):
         self.apply_theme(self.theme)
 
     # -- public API ------------------------------------------------------------------------------
-    def begin_run(self, name: str, path: str = "", regression: bool | None = None,
-                  records: list[dict] | None = None) -> None:
+    def begin_run(
+        self,
+        name: str,
+        path: str = "",
+        regression: bool | None = None,
+        records: list[dict] | None = None,
+    ) -> None:
         """Show a new live run in detail (overlays are cleared); ``records`` preload the curves
         of a resumed run."""
         self.live = RunSeries(name, path)
@@ -333,8 +358,10 @@ class TrainingView(QWidget):
         elif event.kind == ev.CHECKPOINT:
             self._log(f"Checkpoint saved at iteration {event.iteration}")
         elif event.kind in (ev.FINISHED, ev.STOPPED):
-            self._log(f"{event.kind.capitalize()} after {event.iteration} iterations "
-                      f"({format_duration(event.elapsed)} of training)")
+            self._log(
+                f"{event.kind.capitalize()} after {event.iteration} iterations "
+                f"({format_duration(event.elapsed)} of training)"
+            )
         elif event.kind == ev.FAILED:
             self._log(f"Failed: {event.message}")
         self._dirty = True
@@ -396,7 +423,8 @@ class TrainingView(QWidget):
         for key, plot in self.plots.items():
             style_plot(plot, theme)
             self.panels[key].setStyleSheet(
-                f"QWidget#plotPanel {{ background: {theme.background}; }}")
+                f"QWidget#plotPanel {{ background: {theme.background}; }}"
+            )
             self.legends[key].setStyleSheet(f"QLabel {{ color: {theme.foreground}; }}")
         self.stats_label.setStyleSheet(f"color: {theme.muted};" if not theme.presentation else "")
         metrics = self.smoothing_value.fontMetrics()
@@ -438,13 +466,19 @@ class TrainingView(QWidget):
         titles = _TITLES[regression]
         for key, (title, y_label) in titles.items():
             if self._comparing() and key == "validation":
-                title = ("Validation MSE after adaptation (query)" if regression
-                         else "Validation accuracy after adaptation (query)")
+                title = (
+                    "Validation MSE after adaptation (query)"
+                    if regression
+                    else "Validation accuracy after adaptation (query)"
+                )
             item = self.plots[key].getPlotItem()
-            item.setTitle(title, color=self.theme.foreground,
-                          size=f"{self.theme.font_point_size + 1}pt")
+            item.setTitle(
+                title, color=self.theme.foreground, size=f"{self.theme.font_point_size + 1}pt"
+            )
             item.setLabel("left", y_label)
-            item.setLabel("bottom", "training time (s)" if self._x_key == "elapsed" else "iteration")
+            item.setLabel(
+                "bottom", "training time (s)" if self._x_key == "elapsed" else "iteration"
+            )
 
     def _wanted_curves(self) -> list[tuple[str, RunSeries, tuple, bool]]:
         """(plot, run, spec, in legend) of every curve the current runs and mode need."""
@@ -457,12 +491,25 @@ class TrainingView(QWidget):
                 label = run.name
                 wanted.append(("loss", run, ("it", "loss", label, index, False, True, 1.0), True))
                 if not regression:
-                    wanted.append(("accuracy", run,
-                                   ("it", "accuracy", label, index, False, True, 100.0), False))
-                wanted.append(("validation", run,
-                               ("val", val_key, label, index, False, False, val_scale), True))
-                wanted.append(("meta_lr", run,
-                               ("it", "meta_lr", label, index, False, False, 1.0), False))
+                    wanted.append(
+                        (
+                            "accuracy",
+                            run,
+                            ("it", "accuracy", label, index, False, True, 100.0),
+                            False,
+                        )
+                    )
+                wanted.append(
+                    (
+                        "validation",
+                        run,
+                        ("val", val_key, label, index, False, False, val_scale),
+                        True,
+                    )
+                )
+                wanted.append(
+                    ("meta_lr", run, ("it", "meta_lr", label, index, False, False, 1.0), False)
+                )
         elif self.live is not None:
             spec = _DETAIL_REGRESSION if regression else _DETAIL_CLASSIFICATION
             for plot, curves in spec.items():
@@ -487,8 +534,11 @@ class TrainingView(QWidget):
         if not restyle and signature == self._signature and len(wanted) == len(self._curves):
             for curve, (_plot, run, spec, _legend) in zip(self._curves, wanted):
                 curve.series = run
-                curve.smooth = (SmoothedSeries(run.group(spec[0])[spec[1]], self._smoothing)
-                                if curve.smooth is not None else None)
+                curve.smooth = (
+                    SmoothedSeries(run.group(spec[0])[spec[1]], self._smoothing)
+                    if curve.smooth is not None
+                    else None
+                )
                 curve.drawn = -1
                 for item in (curve.item, curve.raw_item):
                     if item is not None:
@@ -510,13 +560,16 @@ class TrainingView(QWidget):
         for key, entries in self._legend_entries.items():
             parts = []
             for name, color, dashed, marker in entries:
-                sample = ("╍╍" if dashed else "━━")
+                sample = "╍╍" if dashed else "━━"
                 if marker:
                     sample = sample[0] + ("○" if dashed else "●") + sample[1]
-                parts.append(f'<span style="color:{theme.color(color)}; font-weight:bold">'
-                             f'{sample}</span>&nbsp;{escape(name)}')
+                parts.append(
+                    f'<span style="color:{theme.color(color)}; font-weight:bold">'
+                    f"{sample}</span>&nbsp;{escape(name)}"
+                )
             self.legends[key].setText("&nbsp;&nbsp;&nbsp; ".join(parts))
             self.legends[key].setVisible(bool(parts))
+
     def _add_curve(self, plot: str, run: RunSeries, spec: tuple, in_legend: bool) -> None:
         group, key, name, color, dashed, smoothed, scale = spec
         theme = self.theme
@@ -535,8 +588,12 @@ class TrainingView(QWidget):
         kwargs = {}
         if group == "val":
             size = 9 if theme.presentation else 6
-            kwargs = dict(symbol="o", symbolSize=size, symbolPen=pen,
-                          symbolBrush=pg.mkBrush(theme.background if dashed else theme.color(color)))
+            kwargs = dict(
+                symbol="o",
+                symbolSize=size,
+                symbolPen=pen,
+                symbolBrush=pg.mkBrush(theme.background if dashed else theme.color(color)),
+            )
         item = pg.PlotDataItem(pen=pen, name=name, connect="finite", **kwargs)
         if in_legend:
             self._legend_entries[plot].append((name, color, dashed, group == "val"))
@@ -594,8 +651,11 @@ class TrainingView(QWidget):
         never held for four whole repaints at once. All plots share one x range (the run's
         timeline). Zooming or panning a plot hands its ranges to the user until they press
         its "A" (auto range) button."""
-        tops = [c.series.group(c.group)[self._x_key].view()[-1] for c in self._curves
-                if c.series.group(c.group)[self._x_key].size]
+        tops = [
+            c.series.group(c.group)[self._x_key].view()[-1]
+            for c in self._curves
+            if c.series.group(c.group)[self._x_key].size
+        ]
         top = nice_ceiling(float(max(tops))) if tops else None
         candidates = set(plots) | {k for k in PLOTS if top is not None and self._x_top[k] != top}
         budget = len(PLOTS) if force else 1
@@ -674,14 +734,19 @@ class TrainingView(QWidget):
             names = ", ".join(r.name for r in self._runs())
             self.title_label.setText(f"Comparing {len(self._runs())} runs")
             self.title_label.setToolTip(names)
-            self.stats_label.setText("Smoothing and the x axis apply to all runs. "
-                                     "Right-click a plot to export it (PNG, CSV).")
+            self.stats_label.setText(
+                "Smoothing and the x axis apply to all runs. "
+                "Right-click a plot to export it (PNG, CSV)."
+            )
             return
         run = self.live
         if run is None:
             self.title_label.setText("No run yet")
-            self.stats_label.setText(self._loading or "Choose a preset in the Experiment panel "
-                                     "and press Start (Ctrl+Return), or open a run folder.")
+            self.stats_label.setText(
+                self._loading
+                or "Choose a preset in the Experiment panel "
+                "and press Start (Ctrl+Return), or open a run folder."
+            )
             return
         self.title_label.setText(run.name)
         self.title_label.setToolTip(run.path)
@@ -707,8 +772,11 @@ def _percent(value: float | None) -> str:
 
 def _stats_text(run: RunSeries) -> str:
     """The header line: iteration, latest loss and accuracy, latest validation result."""
-    parts = [f"Iteration {run.iteration:,} / {run.total:,}" if run.total else
-             f"Iteration {run.iteration:,}"]
+    parts = [
+        f"Iteration {run.iteration:,} / {run.total:,}"
+        if run.total
+        else f"Iteration {run.iteration:,}"
+    ]
     last = run.last
     if "loss" in last:
         parts.append(f"loss {last['loss']:.3f}")
@@ -718,21 +786,28 @@ def _stats_text(run: RunSeries) -> str:
     if "val_query_accuracy_post" in v:
         parts.append(
             f"validation {_percent(v['val_query_accuracy_post'])} ± {_percent(v.get('val_ci95'))}"
-            f" (before: {_percent(v.get('val_query_accuracy_pre'))})")
+            f" (before: {_percent(v.get('val_query_accuracy_pre'))})"
+        )
     elif "val_query_loss_post" in v:
-        parts.append(f"validation MSE {v['val_query_loss_post']:.3f} "
-                     f"(before: {v.get('val_query_loss_pre', float('nan')):.3f})")
+        parts.append(
+            f"validation MSE {v['val_query_loss_post']:.3f} "
+            f"(before: {v.get('val_query_loss_pre', float('nan')):.3f})"
+        )
     return "   ·   ".join(parts)
 
 
 def _evaluation_text(event: ev.TrainerEvent) -> str:
     v = event.values
     if "val_query_accuracy_post" in v:
-        return (f"Validation @ {event.iteration}: query accuracy "
-                f"{_percent(v['val_query_accuracy_pre'])} before → "
-                f"{_percent(v['val_query_accuracy_post'])} ± {_percent(v.get('val_ci95'))} after "
-                f"adaptation (support {_percent(v.get('val_support_accuracy_pre'))} → "
-                f"{_percent(v.get('val_support_accuracy_post'))})")
-    return (f"Validation @ {event.iteration}: query MSE "
-            f"{v.get('val_query_loss_pre', float('nan')):.4f} before → "
-            f"{v.get('val_query_loss_post', float('nan')):.4f} after adaptation")
+        return (
+            f"Validation @ {event.iteration}: query accuracy "
+            f"{_percent(v['val_query_accuracy_pre'])} before → "
+            f"{_percent(v['val_query_accuracy_post'])} ± {_percent(v.get('val_ci95'))} after "
+            f"adaptation (support {_percent(v.get('val_support_accuracy_pre'))} → "
+            f"{_percent(v.get('val_support_accuracy_post'))})"
+        )
+    return (
+        f"Validation @ {event.iteration}: query MSE "
+        f"{v.get('val_query_loss_pre', float('nan')):.4f} before → "
+        f"{v.get('val_query_loss_post', float('nan')):.4f} after adaptation"
+    )

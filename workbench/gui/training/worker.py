@@ -130,11 +130,20 @@ class TrainingWorker(QObject):
             if self._pause.is_set():
                 trainer.pause()
         run_dir = str(trainer.store.path) if trainer.store is not None else ""
-        history = (trainer.store.read_metrics()[0]
-                   if self._resume is not None and trainer.store is not None else [])
+        history = (
+            trainer.store.read_metrics()[0]
+            if self._resume is not None and trainer.store is not None
+            else []
+        )
         trainer.subscribe(lambda e: self.event.emit(plain_event(e)))
-        self.ready.emit(trainer, run_dir, str(trainer.learner.device), int(trainer.iteration),
-                        int(trainer.total), history)
+        self.ready.emit(
+            trainer,
+            run_dir,
+            str(trainer.learner.device),
+            int(trainer.iteration),
+            int(trainer.total),
+            history,
+        )
         status = trainer.run()
         self.done.emit(run_dir, status)
 
@@ -244,8 +253,9 @@ class TrainingSession(QObject):
 
     # -- from the worker (queued into the GUI thread) -------------------------------------------
     @Slot(object, str, str, int, int, object)
-    def _on_ready(self, trainer: Any, run_dir: str, device: str, iteration: int, total: int,
-                  history: list) -> None:
+    def _on_ready(
+        self, trainer: Any, run_dir: str, device: str, iteration: int, total: int, history: list
+    ) -> None:
         self.run_dir = run_dir
         self.ready.emit(trainer, run_dir, device, iteration, total, history)
 

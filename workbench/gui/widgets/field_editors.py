@@ -51,8 +51,9 @@ class LogFloatEdit(QLineEdit):
 
     changed = Signal()
 
-    def __init__(self, minimum: float | None, maximum: float | None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, minimum: float | None, maximum: float | None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.minimum, self.maximum = minimum, maximum
         self.setPlaceholderText("e.g. 0.001 or 1e-3")
@@ -138,11 +139,14 @@ class ChoiceEditor(_WheelOnlyWhenFocused, QComboBox):
 class IntEditor(_WheelOnlyWhenFocused, QSpinBox):
     changed = Signal()
 
-    def __init__(self, minimum: float | None, maximum: float | None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, minimum: float | None, maximum: float | None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
-        self.setRange(int(minimum) if minimum is not None else INT_MIN,
-                      int(maximum) if maximum is not None else INT_MAX)
+        self.setRange(
+            int(minimum) if minimum is not None else INT_MIN,
+            int(maximum) if maximum is not None else INT_MAX,
+        )
         self.setFocusPolicy(Qt.StrongFocus)
         self.valueChanged.connect(lambda _v: self.changed.emit())
 
@@ -158,12 +162,14 @@ class IntEditor(_WheelOnlyWhenFocused, QSpinBox):
 class FloatEditor(_WheelOnlyWhenFocused, QDoubleSpinBox):
     changed = Signal()
 
-    def __init__(self, minimum: float | None, maximum: float | None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, minimum: float | None, maximum: float | None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setDecimals(6)
-        self.setRange(minimum if minimum is not None else -1e12,
-                      maximum if maximum is not None else 1e12)
+        self.setRange(
+            minimum if minimum is not None else -1e12, maximum if maximum is not None else 1e12
+        )
         self.setFocusPolicy(Qt.StrongFocus)
         self.valueChanged.connect(lambda _v: self.changed.emit())
 

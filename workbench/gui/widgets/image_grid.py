@@ -20,7 +20,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
 
 from workbench.data.episodes import Episode
@@ -45,7 +55,14 @@ EXPORT_COLUMNS = 15  # images per row in an exported picture
 
 def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
     """A ``[C, H, W]`` float image in [0, 1] as the ``[H, W, C]`` uint8 array that is shown."""
-    return (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return (
+        (image.detach().float().clamp(0, 1) * 255)
+        .round()
+        .to(torch.uint8)
+        .permute(1, 2, 0)
+        .cpu()
+        .numpy()
+    )
 
 
 def tensor_to_qimage(image: torch.Tensor) -> QImage:
@@ -78,7 +95,11 @@ def qimage_to_array(image: QImage) -> np.ndarray:
 def scaled_pixmap(image: QImage, side: int) -> QPixmap:
     """`image` fitted into a ``side`` square: nearest neighbour when enlarging, smooth otherwise."""
     enlarge = side >= max(image.width(), image.height())
-    mode = Qt.TransformationMode.FastTransformation if enlarge else Qt.TransformationMode.SmoothTransformation
+    mode = (
+        Qt.TransformationMode.FastTransformation
+        if enlarge
+        else Qt.TransformationMode.SmoothTransformation
+    )
     return QPixmap.fromImage(image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode))
 
 
@@ -143,17 +164,33 @@ def episode_sections(episode: Episode) -> list[GridSection]:
     n, k, q = episode.ways, episode.shots, episode.queries
     sections = []
     for key, title, x, per, sources in (
-        (SUPPORT, f"Support set: {n} classes × {k} image{'s' if k != 1 else ''}", episode.support_x, k,
-         episode.support_sources),
-        (QUERY, f"Query set: {q} image{'s' if q != 1 else ''} per class, to classify after adapting",
-         episode.query_x, q, episode.query_sources),
+        (
+            SUPPORT,
+            f"Support set: {n} classes × {k} image{'s' if k != 1 else ''}",
+            episode.support_x,
+            k,
+            episode.support_sources,
+        ),
+        (
+            QUERY,
+            f"Query set: {q} image{'s' if q != 1 else ''} per class, to classify after adapting",
+            episode.query_x,
+            q,
+            episode.query_sources,
+        ),
     ):
         rows = []
         for label in range(n):
             name = episode.class_names[label]
             group, detail = describe_class(name)
-            rows.append(GridRow(f"{label} · {group}", detail, list(range(label * per, (label + 1) * per)),
-                                tooltip=f"label {label}: {name}"))
+            rows.append(
+                GridRow(
+                    f"{label} · {group}",
+                    detail,
+                    list(range(label * per, (label + 1) * per)),
+                    tooltip=f"label {label}: {name}",
+                )
+            )
         images = [tensor_to_qimage(img) for img in x]
         sections.append(GridSection(key, title, images, rows, list(sources)))
     return sections
@@ -375,7 +412,9 @@ class ImageGrid(QWidget):
         widest = 0
         for s in self._sections:
             for row in s.rows:
-                widest = max(widest, fm_b.horizontalAdvance(row.label), fm_s.horizontalAdvance(row.detail))
+                widest = max(
+                    widest, fm_b.horizontalAdvance(row.label), fm_s.horizontalAdvance(row.detail)
+                )
         return int(min(LABEL_MAX, max(LABEL_MIN, widest + 16)))
 
     def _compute_layout(self, thumb: int, width: int) -> _Layout:
@@ -392,7 +431,9 @@ class ImageGrid(QWidget):
         if self._title:
             text_w = max(10, width - 2 * MARGIN)
             flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
-            needed = QFontMetrics(heading).boundingRect(QRect(0, 0, text_w, 10_000), flags, self._title)
+            needed = QFontMetrics(heading).boundingRect(
+                QRect(0, 0, text_w, 10_000), flags, self._title
+            )
             title_rect = QRect(MARGIN, y, text_w, needed.height() + 4)
             y += title_rect.height() + 8
         cells: list[_Cell] = []
@@ -402,7 +443,9 @@ class ImageGrid(QWidget):
         for s_i, section in enumerate(self._sections):
             if s_i > 0:
                 y += 8
-            headings.append((QRect(MARGIN, y, max(10, width - 2 * MARGIN), heading_h - 4), section.title))
+            headings.append(
+                (QRect(MARGIN, y, max(10, width - 2 * MARGIN), heading_h - 4), section.title)
+            )
             y += heading_h
             for r_i, row in enumerate(section.rows):
                 lines = max(1, math.ceil(len(row.indices) / cols))
@@ -417,14 +460,17 @@ class ImageGrid(QWidget):
                     widest = max(widest, x0 + thumb + BORDER)
                 y += row_h
         height = y + MARGIN if self._sections else 60
-        return _Layout(thumb, label_w, max(width, widest + MARGIN), height, cells, headings, labels,
-                       title_rect)
+        return _Layout(
+            thumb, label_w, max(width, widest + MARGIN), height, cells, headings, labels, title_rect
+        )
 
     def _relayout(self, width: int | None = None) -> None:
         w = width if width is not None else max(self.width(), 200)
         self._layout = self._compute_layout(self._thumb, w)
         self.setFixedHeight(self._layout.height)
-        self.setMinimumWidth(min(self._layout.width, LABEL_MAX + 2 * MARGIN + self._thumb + 2 * BORDER))
+        self.setMinimumWidth(
+            min(self._layout.width, LABEL_MAX + 2 * MARGIN + self._thumb + 2 * BORDER)
+        )
         self.updateGeometry()
         self.update()
 
@@ -450,7 +496,9 @@ class ImageGrid(QWidget):
         finally:
             painter.end()
 
-    def _paint(self, painter: QPainter, clip: QRect, interactive: bool, layout: _Layout | None = None) -> None:
+    def _paint(
+        self, painter: QPainter, clip: QRect, interactive: bool, layout: _Layout | None = None
+    ) -> None:
         theme = self._theme
         lay = layout or self._layout
         bold, heading, small = self._fonts()
@@ -464,19 +512,30 @@ class ImageGrid(QWidget):
         if lay.title_rect is not None:
             painter.setFont(heading)
             painter.setPen(fg)
-            painter.drawText(lay.title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-                             | Qt.TextFlag.TextWordWrap, self._title)
+            painter.drawText(
+                lay.title_rect,
+                Qt.AlignmentFlag.AlignLeft
+                | Qt.AlignmentFlag.AlignVCenter
+                | Qt.TextFlag.TextWordWrap,
+                self._title,
+            )
         painter.setFont(heading)
         for rect, title in lay.headings:
             if rect.intersects(clip):
                 painter.setPen(fg)
-                painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title)
+                painter.drawText(
+                    rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title
+                )
                 painter.setPen(QPen(muted, 1))
-                painter.drawLine(rect.left(), rect.bottom() + 2, lay.width - MARGIN, rect.bottom() + 2)
+                painter.drawLine(
+                    rect.left(), rect.bottom() + 2, lay.width - MARGIN, rect.bottom() + 2
+                )
 
         fm_b, fm_s = QFontMetrics(bold), QFontMetrics(small)
         for rect, row, banded in lay.labels:
-            band_rect = QRect(MARGIN - 4, rect.top() - 1, lay.width - 2 * MARGIN + 8, rect.height() + 2)
+            band_rect = QRect(
+                MARGIN - 4, rect.top() - 1, lay.width - 2 * MARGIN + 8, rect.height() + 2
+            )
             if not band_rect.intersects(clip):
                 continue
             if banded:
@@ -486,15 +545,19 @@ class ImageGrid(QWidget):
             top = rect.top() + max(0, (first_line - text_h) // 2)
             painter.setFont(bold)
             painter.setPen(fg)
-            painter.drawText(QRect(rect.left(), top, rect.width(), fm_b.height()),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             fm_b.elidedText(row.label, Qt.TextElideMode.ElideRight, rect.width()))
+            painter.drawText(
+                QRect(rect.left(), top, rect.width(), fm_b.height()),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                fm_b.elidedText(row.label, Qt.TextElideMode.ElideRight, rect.width()),
+            )
             if row.detail:
                 painter.setFont(small)
                 painter.setPen(muted)
-                painter.drawText(QRect(rect.left(), top + fm_b.height(), rect.width(), fm_s.height()),
-                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                                 fm_s.elidedText(row.detail, Qt.TextElideMode.ElideRight, rect.width()))
+                painter.drawText(
+                    QRect(rect.left(), top + fm_b.height(), rect.width(), fm_s.height()),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                    fm_s.elidedText(row.detail, Qt.TextElideMode.ElideRight, rect.width()),
+                )
 
         for cell in lay.cells:
             frame = cell.rect.adjusted(-BORDER, -BORDER, BORDER, BORDER)
@@ -511,15 +574,27 @@ class ImageGrid(QWidget):
             key = (cell.section, cell.index)
             color = self._borders.get(key)
             if color is not None:
-                painter.setPen(QPen(QColor(color), BORDER, Qt.PenStyle.SolidLine, Qt.PenCapStyle.SquareCap,
-                                    Qt.PenJoinStyle.MiterJoin))
+                painter.setPen(
+                    QPen(
+                        QColor(color),
+                        BORDER,
+                        Qt.PenStyle.SolidLine,
+                        Qt.PenCapStyle.SquareCap,
+                        Qt.PenJoinStyle.MiterJoin,
+                    )
+                )
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 half = BORDER / 2
-                painter.drawRect(cell.rect.adjusted(-1, -1, 0, 0).toRectF().adjusted(-half + 0.5, -half + 0.5,
-                                                                                     half - 0.5, half - 0.5))
+                painter.drawRect(
+                    cell.rect.adjusted(-1, -1, 0, 0)
+                    .toRectF()
+                    .adjusted(-half + 0.5, -half + 0.5, half - 0.5, half - 0.5)
+                )
             if interactive and key in (self._selected, self._hover):
                 pen = QPen(accent, 2 if key == self._selected else 1)
-                pen.setStyle(Qt.PenStyle.SolidLine if key == self._selected else Qt.PenStyle.DashLine)
+                pen.setStyle(
+                    Qt.PenStyle.SolidLine if key == self._selected else Qt.PenStyle.DashLine
+                )
                 painter.setPen(pen)
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(frame.adjusted(0, 0, -1, -1))
@@ -528,9 +603,14 @@ class ImageGrid(QWidget):
                 text, ccolor = caption
                 painter.setFont(small)
                 painter.setPen(QColor(ccolor) if ccolor else muted)
-                rect = QRect(frame.left() - GAP // 2, frame.bottom() + 1, frame.width() + GAP, fm_s.height())
-                painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                                 fm_s.elidedText(text, Qt.TextElideMode.ElideRight, rect.width()))
+                rect = QRect(
+                    frame.left() - GAP // 2, frame.bottom() + 1, frame.width() + GAP, fm_s.height()
+                )
+                painter.drawText(
+                    rect,
+                    Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                    fm_s.elidedText(text, Qt.TextElideMode.ElideRight, rect.width()),
+                )
 
     # -- mouse ------------------------------------------------------------------------------------
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -608,7 +688,12 @@ class ImageGridArea(QScrollArea):
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         # Left/Right/PageUp/PageDown belong to the browser's episode navigation, not scrolling.
-        if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
+        if event.key() in (
+            Qt.Key.Key_Left,
+            Qt.Key.Key_Right,
+            Qt.Key.Key_PageUp,
+            Qt.Key.Key_PageDown,
+        ):
             event.ignore()
             return
         super().keyPressEvent(event)

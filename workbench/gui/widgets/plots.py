@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -71,7 +71,7 @@ class SmoothedSeries:
         if a <= 0.0:
             return raw
         avg, weight, out = self._avg, self._weight, self.out
-        for x in raw[out.size:].tolist():
+        for x in raw[out.size :].tolist():
             if math.isnan(x):
                 out.append(math.nan)
                 continue
@@ -124,8 +124,9 @@ def add_export_actions(widget: pg.PlotWidget) -> None:
     menu.addAction(csv_action)
 
 
-def _ask_and_export(widget: pg.PlotWidget, filters: str, suffix: str,
-                    writer: Callable[[pg.PlotWidget, Path], Path]) -> None:
+def _ask_and_export(
+    widget: pg.PlotWidget, filters: str, suffix: str, writer: Callable[[pg.PlotWidget, Path], Path]
+) -> None:
     title = widget.getPlotItem().titleLabel.text or "plot"
     default = "".join(c if c.isalnum() else "-" for c in title).strip("-").lower() + suffix
     path, _ = QFileDialog.getSaveFileName(widget, "Export", default, filters)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import threading
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
@@ -19,7 +20,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 class TaskState:
     """What the work function sees: progress reporting and a cancel flag (thread-safe)."""
 
-    def __init__(self, emitter: "_Emitter") -> None:
+    def __init__(self, emitter: _Emitter) -> None:
         self._emitter = emitter
         self.cancel_event = threading.Event()
 
