@@ -15,7 +15,8 @@ from workbench.config import to_dict
 from workbench.engine import events as ev
 from workbench.engine.runs import RunStore
 from workbench.gui import dialogs
-from workbench.gui.main_window import VIEWS, MainWindow
+from workbench.gui.main_window import VIEW_CLASSES, MainWindow
+from workbench.gui.view import View
 from workbench.gui.widgets.plots import GrowBuffer, SmoothedSeries, ema
 from workbench.presets import load_preset
 
@@ -78,10 +79,13 @@ def make_run(runs_dir: Path, name: str, iterations: int, accuracy_start: float) 
 
 def test_views_are_tabs_in_the_agreed_order(window: MainWindow) -> None:
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    expected = [title for name, title, *_ in VIEWS if name in window.views]
-    assert titles == expected and titles[0] == "Training"
+    assert titles == ["Training", "Episodes", "Adaptation", "Runs"]
+    assert [cls.title for cls in VIEW_CLASSES] == titles
+    shortcuts = [cls.shortcut for cls in VIEW_CLASSES]
+    assert shortcuts == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
     for name, view in window.views.items():
-        assert hasattr(view, "apply_theme"), name
+        assert isinstance(view, View) and view.name == name
+        assert view.tooltip.endswith(f"({view.shortcut})")
     assert window.form.preset_name == "demo"  # first start: the demo, ready to run
 
 
@@ -136,6 +140,20 @@ def test_invalid_field_disables_start_and_shows_why(window: MainWindow) -> None:
     assert "data.image_size" in window.statusBar().currentMessage()
     window.form.set_value("data.image_size", 28)
     assert window.start_button.isEnabled() and not window.invalid_label.isVisible()
+
+
+def test_a_theme_change_reaches_each_view_once(window: MainWindow, monkeypatch) -> None:
+    calls: dict[str, int] = {}
+    for name, view in window.views.items():
+        original = view.apply_theme
+
+        def counted(theme, _name=name, _original=original):
+            calls[_name] = calls.get(_name, 0) + 1
+            _original(theme)
+
+        monkeypatch.setattr(view, "apply_theme", counted)
+    window.set_theme("dark")
+    assert calls == {name: 1 for name in window.views}
 
 
 def test_themes_and_presentation_mode(window: MainWindow) -> None:

@@ -7,7 +7,6 @@ switch view) to the view that can do it; views never hold references to each oth
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -50,61 +49,25 @@ from workbench.engine import events as ev
 from workbench.engine.progress import RateMeter, format_duration
 from workbench.errors import WorkbenchError
 from workbench.gui import dialogs
+from workbench.gui.adaptation.view import AdaptationView
 from workbench.gui.context import GuiContext
+from workbench.gui.episodes.view import EpisodesView
 from workbench.gui.experiment.form import ConfigForm
+from workbench.gui.runs.view import RunsView
 from workbench.gui.theme import apply_application_theme, get_theme
 from workbench.gui.training.view import TrainingView
 from workbench.gui.training.worker import TrainingSession
+from workbench.gui.view import View
 
 APP_NAME = "Meta-Learning Workbench"
 README = Path(__file__).resolve().parents[2] / "README.md"
 
-#: (name, tab title, module, class, tooltip), in tab order
-VIEWS = (
-    (
-        "training",
-        "Training",
-        "workbench.gui.training.view",
-        "TrainingView",
-        "Live curves of the run being trained, or of runs to compare (Ctrl+1)",
-    ),
-    (
-        "episodes",
-        "Episodes",
-        "workbench.gui.episodes.view",
-        "EpisodesView",
-        "Browse the N-way K-shot episodes the dataset produces (Ctrl+2)",
-    ),
-    (
-        "adaptation",
-        "Adaptation",
-        "workbench.gui.adaptation.view",
-        "AdaptationView",
-        "Watch a model adapt to one episode, step by step (Ctrl+3)",
-    ),
-    (
-        "runs",
-        "Runs",
-        "workbench.gui.runs.view",
-        "RunsView",
-        "Saved runs: compare, evaluate, resume, clone (Ctrl+4)",
-    ),
-)
+#: the views, in tab order (each names itself, its shortcut and tooltip: see `View`)
+VIEW_CLASSES: tuple[type[View], ...] = (TrainingView, EpisodesView, AdaptationView, RunsView)
 
 
 def default_settings() -> QSettings:
     return QSettings("MetaLearningWorkbench", "workbench")
-
-
-def _view_class(module: str, name: str) -> type | None:
-    """The view class, or None while its module does not exist yet (other bugs surface)."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return None
-        raise
-    return getattr(mod, name)
 
 
 class MainWindow(QMainWindow):
@@ -197,16 +160,16 @@ class MainWindow(QMainWindow):
     def _build_views(self) -> None:
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.views: dict[str, QWidget] = {}
-        for name, title, module, class_name, tooltip in VIEWS:
-            cls = TrainingView if name == "training" else _view_class(module, class_name)
-            if cls is None:
-                continue
+        self.views: dict[str, View] = {}
+        for cls in VIEW_CLASSES:
             view = cls(self.context, self)
-            self.views[name] = view
-            index = self.tabs.addTab(view, title)
-            self.tabs.setTabToolTip(index, tooltip)
-        self.training_view: TrainingView = self.views["training"]  # type: ignore[assignment]
+            self.views[cls.name] = view
+            index = self.tabs.addTab(view, cls.title)
+            self.tabs.setTabToolTip(index, cls.tooltip)
+        self.training_view = self.views["training"]
+        assert isinstance(self.training_view, TrainingView)
+        self.adaptation_view = self.views["adaptation"]
+        assert isinstance(self.adaptation_view, AdaptationView)
         self.setCentralWidget(self.tabs)
 
     def _build_status_bar(self) -> None:
@@ -320,13 +283,13 @@ class MainWindow(QMainWindow):
             checkable=True,
         )
         view_menu.addSeparator()
-        for number, (name, title, *_rest) in enumerate(VIEWS, 1):
+        for cls in VIEW_CLASSES:
             self._action(
                 view_menu,
-                f"{title} view",
-                lambda _c=False, n=name: self.show_view(n),
-                [f"Ctrl+{number}"],
-                f"Show the {title} view",
+                f"{cls.title} view",
+                lambda _c=False, n=cls.name: self.show_view(n),
+                [cls.shortcut],
+                f"Show the {cls.title} view",
             )
         view_menu.addSeparator()
         toggle = self.dock.toggleViewAction()
@@ -608,12 +571,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _open_episode_in_adaptation(self, payload: object) -> None:
-        view = self.views.get("adaptation")
-        if view is None:
-            self.statusBar().showMessage("The Adaptation view is not available", 8000)
-            return
-        view.show_episode(payload)  # type: ignore[attr-defined]
-        self.tabs.setCurrentWidget(view)
+        self.adaptation_view.show_episode(payload)
+        self.tabs.setCurrentWidget(self.adaptation_view)
 
     @Slot(list)
     def _overlay_runs(self, paths: list) -> None:
@@ -639,7 +598,7 @@ class MainWindow(QMainWindow):
         self.context.set_theme(theme)
         self.form.apply_theme(theme)
         for view in self.views.values():
-            view.apply_theme(theme)  # type: ignore[attr-defined]
+            view.apply_theme(theme)
         self.invalid_label.setStyleSheet(f"color: {theme.bad};")
         self.light_action.setChecked(theme.name == "light")
         self.dark_action.setChecked(theme.name == "dark")
@@ -729,7 +688,8 @@ class MainWindow(QMainWindow):
     def save_window_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        self.training_view.save_state()
+        for view in self.views.values():
+            view.save_state()
         self.form.store(self.settings)
         self.settings.sync()
 
@@ -743,8 +703,6 @@ class MainWindow(QMainWindow):
             QApplication.processEvents()
             self.session.shutdown()
         for view in self.views.values():
-            shutdown = getattr(view, "shutdown", None)
-            if callable(shutdown):
-                shutdown()
+            view.shutdown()
         self.save_window_state()
         event.accept()

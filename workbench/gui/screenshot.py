@@ -100,9 +100,7 @@ def take_screenshots(
         _settle(app, 0.5)
         for name, view in window.views.items():
             window.show_view(name)
-            prepare = getattr(view, "prepare_screenshot", None)
-            if callable(prepare):
-                prepare()
+            view.prepare_screenshot()
             _settle(app, 1.5)
             path = out / f"{name}-{suffix}.png"
             if not window.grab().save(str(path)):

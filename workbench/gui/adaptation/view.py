@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QApplication,
     QBoxLayout,
     QComboBox,
     QFileDialog,
@@ -53,6 +51,7 @@ from workbench.gui.adaptation.plots import AggregatePlots, SinusoidFit, StepCurv
 from workbench.gui.adaptation.tables import AggregateTable, BeforeAfterTable
 from workbench.gui.context import GuiContext
 from workbench.gui.theme import LIGHT, Theme
+from workbench.gui.view import View
 from workbench.gui.widgets.image_grid import ImageGridArea
 from workbench.gui.widgets.inline_message import InlineMessage
 from workbench.gui.widgets.tasks import BackgroundTask, TaskState
@@ -84,7 +83,7 @@ def ask_save_path(parent: QWidget, title: str, default: str, filters: str) -> st
     return path
 
 
-class AdaptationView(QWidget):
+class AdaptationView(View):
     """The adaptation viewer. ``AdaptationView(context)``; `apply_theme(theme)`;
     `show_episode(payload)` takes an episode from the episode browser (the main window
     connects ``context.openEpisodeInAdaptation`` to it).
@@ -93,12 +92,16 @@ class AdaptationView(QWidget):
     ``aggregated(list[Aggregate])`` when an aggregate is shown.
     """
 
+    name = "adaptation"
+    title = "Adaptation"
+    shortcut = "Ctrl+3"
+    tooltip = "Watch a model adapt to one episode, step by step (Ctrl+3)"
+
     adapted = Signal(object)
     aggregated = Signal(object)
 
     def __init__(self, context: GuiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.context = context
+        super().__init__(context, parent)
         self._theme: Theme = LIGHT
         self._cache = ad.SamplerCache()
         self._handed: dict[str, Any] | None = None
@@ -140,7 +143,6 @@ class AdaptationView(QWidget):
         p.steps_spin.valueChanged.connect(self._schedule_adapt)
         p.lr_spin.valueChanged.connect(self._schedule_adapt)
         p.lr_check.toggled.connect(self._schedule_adapt)
-        context.themeChanged.connect(self.apply_theme)
         context.runsDirChanged.connect(self.refresh_models)
         context.trainingStarted.connect(self.refresh_models)
         context.trainingFinished.connect(self._training_finished)
@@ -775,15 +777,6 @@ class AdaptationView(QWidget):
         if self._result is not None:
             self._show_step(self.slider.value())
 
-    def wait_ready(self, timeout: float = 120.0) -> bool:
-        """Process events until no job is running (for the screenshot tool and tests)."""
-        deadline = time.monotonic() + timeout
-        app = QApplication.instance()
-        while self.is_busy() and time.monotonic() < deadline:
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            time.sleep(0.01)
-        return not self.is_busy()
-
     def prepare_screenshot(self) -> None:
         """A representative state for the screenshot tool: the newest meta-learned run adapted
         to a test episode, compared with the fine-tuning baseline where one exists."""
@@ -793,7 +786,7 @@ class AdaptationView(QWidget):
             return
         picker.set_compared(lambda s: s.baseline)
         self.adapt()
-        self.wait_ready()
+        self.wait_until_idle(120.0)
 
     def shutdown(self, msecs: int = 30000) -> None:
         """Stop timers and background jobs and wait for them (window close, tests)."""

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication,
     QFileDialog,
     QFrame,
     QGroupBox,
@@ -49,6 +47,7 @@ from workbench.gui.episodes.plot import SinusoidEpisodePlot
 from workbench.gui.episodes.settings import DATASET_TITLES, EpisodeSettingsForm, experiment_seed
 from workbench.gui.episodes.splits import SUMMARY_SPLITS, SplitSummary, SplitSummaryTable, summarize
 from workbench.gui.theme import LIGHT, Theme
+from workbench.gui.view import View
 from workbench.gui.widgets.image_grid import SUPPORT, ImageGridArea
 from workbench.gui.widgets.inline_message import InlineMessage
 from workbench.gui.widgets.tasks import BackgroundTask, TaskState
@@ -110,18 +109,22 @@ def _progress_adapter(state: TaskState) -> Callable[[float, str], None]:
     return progress
 
 
-class EpisodesView(QWidget):
+class EpisodesView(View):
     """The episode browser. ``EpisodesView(context)``; `apply_theme(theme)`; see the module doc.
 
     For tests and tools: `episode()` is the episode shown, `grid` the thumbnail grid (its
-    ``images("support")`` are the pictures shown), `export_png(path)`, `wait_ready()`.
+    ``images("support")`` are the pictures shown), `export_png(path)`, `wait_until_idle()`.
     """
+
+    name = "episodes"
+    title = "Episodes"
+    shortcut = "Ctrl+2"
+    tooltip = "Browse the N-way K-shot episodes the dataset produces (Ctrl+2)"
 
     def __init__(
         self, context: GuiContext, parent: QWidget | None = None, *, loader: LoaderFn | None = None
     ) -> None:
-        super().__init__(parent)
-        self.context = context
+        super().__init__(context, parent)
         self._loader: LoaderFn = loader or _default_loader
         self._theme: Theme = LIGHT
         self._cache: OrderedDict[tuple, ClassImages] = OrderedDict()
@@ -154,7 +157,6 @@ class EpisodesView(QWidget):
         self.form.dataChanged.connect(self._schedule_reload)
         self.form.episodeChanged.connect(self._schedule_reload)
         self.form.copyRequested.connect(self.copy_from_experiment)
-        context.themeChanged.connect(self.apply_theme)
         self.apply_theme(context.theme)
 
     # ----------------------------------------------------------------------------------------
@@ -701,24 +703,20 @@ class EpisodesView(QWidget):
             self._reload_timer.isActive() or self._load_task.running or self._summary_task.running
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> bool:
-        """Process events until the settings are applied and loading is done (for the screenshot
-        tool and tests); True when an episode or an error is shown."""
+    def wait_until_idle(self, timeout: float = 60.0) -> bool:
+        """Apply pending settings, then wait for loading (for the screenshot tool and tests);
+        True when an episode or an error is shown."""
         if self._reload_timer.isActive() or not self._started:
             self.reload()
-        deadline = time.monotonic() + timeout
-        app = QApplication.instance()
-        while self.is_busy() and time.monotonic() < deadline:
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            time.sleep(0.01)
-        return not self.is_busy() and (self._episode is not None or bool(self.message.text()))
+        idle = super().wait_until_idle(timeout)
+        return idle and (self._episode is not None or bool(self.message.text()))
 
     def prepare_screenshot(self) -> None:
         """Make sure an episode is loaded and shown (called by the screenshot tool)."""
-        self.wait_ready()
+        self.wait_until_idle()
         if self._episode is None and not self.message.text():
             self.reload()
-            self.wait_ready()
+            self.wait_until_idle()
         if self.stack.currentWidget() is self.grid_area:
             self.grid_area.refit()
 

@@ -64,6 +64,7 @@ from workbench.gui.runs.model import (
 from workbench.gui.runs.preview import RunsPreview, load_preview
 from workbench.gui.runs.table import RunsTable
 from workbench.gui.theme import LIGHT, Theme
+from workbench.gui.view import View
 from workbench.gui.widgets.inline_message import InlineMessage
 from workbench.gui.widgets.tasks import BackgroundTask, TaskState
 
@@ -72,7 +73,7 @@ SETTLE_MS = 400  # file-system events arriving within this time cause one listin
 SELECTION_MS = 120  # details and curves follow the selection after this pause
 
 
-class RunsView(QWidget):
+class RunsView(View):
     """The runs table with its actions, details and curve preview. See the module doc.
 
     For tests and tools: `model`/`proxy`/`table`, `refresh()` (background) and
@@ -81,14 +82,18 @@ class RunsView(QWidget):
     ``evaluation`` (the progress strip) and ``exporter`` (the Export menu).
     """
 
+    name = "runs"
+    title = "Runs"
+    shortcut = "Ctrl+4"
+    tooltip = "Saved runs: compare, evaluate, resume, clone (Ctrl+4)"
+
     listed = Signal(int)  # number of runs, after each listing is shown
     evaluationDone = Signal(str, object)  # run folder, EvaluationResult (None if it failed)
 
     def __init__(
         self, context: GuiContext, parent: QWidget | None = None, *, poll_ms: int = POLL_MS
     ) -> None:
-        super().__init__(parent)
-        self.context = context
+        super().__init__(context, parent)
         self.theme: Theme = LIGHT
         self._shown_dir: Path | None = None
 
@@ -382,6 +387,10 @@ class RunsView(QWidget):
 
     def selected_paths(self) -> list[str]:
         return [str(i.path) for i in self.selected_infos()]
+
+    def is_busy(self) -> bool:
+        tasks = (self.evaluation.task, self._list_task, self._preview_task, self.exporter.task)
+        return any(task.running for task in tasks)
 
     def wait_for_tasks(self, msecs: int = 60000) -> bool:
         """Block until background jobs end (tests, closing the window)."""

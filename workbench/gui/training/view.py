@@ -35,6 +35,7 @@ from workbench.engine.progress import format_duration
 from workbench.gui.context import GuiContext
 from workbench.gui.theme import Theme
 from workbench.gui.training.series import RunSeries
+from workbench.gui.view import View
 from workbench.gui.widgets.plots import SmoothedSeries, export_csv, export_png, make_plot
 
 REDRAW_HZ = 10
@@ -115,14 +116,18 @@ class _Curve:
     drawn: int = -1  # the series' version of this curve's group last drawn
 
 
-class TrainingView(QWidget):
+class TrainingView(View):
     """Live plots of meta-training loss and accuracy, validation accuracy before and after
     adaptation (support and query) and the meta learning rate; or, with runs overlaid, one
     curve per run in each plot."""
 
+    name = "training"
+    title = "Training"
+    shortcut = "Ctrl+1"
+    tooltip = "Live curves of the run being trained, or of runs to compare (Ctrl+1)"
+
     def __init__(self, context: GuiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.context = context
+        super().__init__(context, parent)
         self.theme: Theme = context.theme
         self.live: RunSeries | None = None
         self.overlays: list[RunSeries] = []
