@@ -10,6 +10,10 @@ import pytest
 import torch
 
 from workbench.config import parse_overrides
+from workbench.data import registry, split_cache
+from workbench.data.episodes import EpisodeSampler
+from workbench.data.registry import load_split
+from workbench.data.split_cache import SplitCache
 from workbench.engine import adaptation as ad
 from workbench.engine.evaluation_run import evaluate_run, load_run_learner
 from workbench.engine.runs import list_runs, run_info
@@ -233,11 +237,37 @@ def test_exports(runs, tmp_path):
     assert float(rows[1]["query_accuracy"]) == pytest.approx(aggs[0].result.accuracy)
 
 
-def test_sampler_cache_gives_the_browser_episode(runs):
+def test_sampler_cache_gives_the_browser_episode(runs, monkeypatch):
     cfg = ad.load_model(ad.ModelSource.run(run_info(runs["fomaml"]))).config
-    cache = ad.SamplerCache()
+    loads: list[str] = []
+
+    def counting_load(data, split, progress=None):
+        loads.append(split)
+        return load_split(data, split, progress)
+
+    monkeypatch.setattr(registry, "load_split", counting_load)
+    cache = ad.SamplerCache(SplitCache())
     a = ad.sample_episode(cfg.data, "val", 9, 4, cache)
     b = ad.sample_episode(cfg.data, "val", 9, 4, cache)
+    other = ad.sample_episode(cfg.data, "val", 10, 2, cache)  # another seed: the same images
+    assert loads == ["val"]  # stepping and re-seeding never reload the split
+    assert cache.get(cfg.data, "val", 9).images is cache.get(cfg.data, "val", 10).images
     assert torch.equal(a.query_x, b.query_x) and a.class_names == b.class_names
+    browser = EpisodeSampler(load_split(cfg.data, "val"), *_shape(cfg.data), seed=9)[4]
+    assert torch.equal(a.query_x, browser.query_x) and a.class_names == browser.class_names
+    assert other.index == 2
     with pytest.raises(ConfigError):
         ad.sample_episode(cfg.data, "val", 9, -1, cache)
+
+
+def test_sample_episode_without_a_cache_uses_the_shared_splits(runs, monkeypatch):
+    cfg = ad.load_model(ad.ModelSource.run(run_info(runs["fomaml"]))).config
+    shared = SplitCache()
+    monkeypatch.setattr(split_cache, "_shared", shared)
+    ad.sample_episode(cfg.data, "test", 3, 0)
+    ad.sample_episode(cfg.data, "test", 3, 1)
+    assert shared.loads == 1 and shared.cached(cfg.data, "test") is not None
+
+
+def _shape(data):
+    return data.ways, data.shots, data.queries

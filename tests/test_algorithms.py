@@ -11,9 +11,8 @@ import torch
 from torch.func import functional_call
 
 from workbench.algorithms import DataInfo, build_learner
-from workbench.algorithms.gradient import prototypes
 from workbench.algorithms.mamlpp import msl_weights
-from workbench.algorithms.protonet import prototype_logits
+from workbench.algorithms.prototypes import prototype_logits, prototypes
 from workbench.config import ExperimentConfig
 from workbench.data.class_images import ClassImages
 from workbench.data.episodes import EpisodeSampler
@@ -77,7 +76,8 @@ def test_second_order_meta_gradient_matches_finite_differences():
     params = dict(learner.model.named_parameters())
     eps = 1e-6
     g = torch.Generator().manual_seed(0)
-    for (name, p), grad in zip(params.items(), grads):
+    assert len(grads) == len(params) and all(g is not None for g in grads)
+    for (name, p), grad in zip(params.items(), grads, strict=True):
         for _ in range(3):
             idx = tuple(int(torch.randint(0, n, (1,), generator=g)) for n in p.shape)
             with torch.no_grad():
@@ -99,18 +99,20 @@ def test_first_order_differs_and_equals_query_gradient_at_adapted_parameters():
     first.model.load_state_dict(second.model.state_dict())
     _, g2 = meta_gradient(second, episode)
     _, g1 = meta_gradient(first, episode)
-    assert any(not torch.allclose(a, b, atol=1e-8) for a, b in zip(g1, g2))
+    assert any(not torch.allclose(a, b, atol=1e-8) for a, b in zip(g1, g2, strict=True))
     # first order: the query-loss gradient at theta' = theta - lr * grad(support loss)
     sx, sy, qx, qy = episode
     params = {k: v.detach().clone().requires_grad_() for k, v in first.model.named_parameters()}
     support = torch.nn.functional.mse_loss(functional_call(first.model, params, (sx,)), sy)
     inner = torch.autograd.grad(support, list(params.values()))
     adapted = {
-        k: (v - 0.05 * g).detach().requires_grad_() for (k, v), g in zip(params.items(), inner)
+        k: (v - 0.05 * g).detach().requires_grad_()
+        for (k, v), g in zip(params.items(), inner, strict=True)
     }
     query = torch.nn.functional.mse_loss(functional_call(first.model, adapted, (qx,)), qy)
     expected = torch.autograd.grad(query, list(adapted.values()))
-    for a, b in zip(g1, expected):
+    assert sum(float(g.abs().sum()) for g in expected) > 0
+    for a, b in zip(g1, expected, strict=True):
         assert torch.allclose(a, b, atol=1e-12)
 
 
@@ -123,7 +125,7 @@ def test_conv_maml_with_batchnorm_is_second_order_and_graph_connected():
     fo = conv_learner("fomaml")
     fo.model.load_state_dict(learner.model.state_dict())
     _, g1 = meta_gradient(fo, episode, ways=3)
-    assert any(not torch.allclose(a, b, atol=1e-10) for a, b in zip(g1, g2))
+    assert any(not torch.allclose(a, b, atol=1e-10) for a, b in zip(g1, g2, strict=True))
 
 
 def test_gradients_reach_metasgd_rates_and_lslr_rates():

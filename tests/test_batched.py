@@ -98,15 +98,33 @@ def per_task_gradients(learner, batch, iteration):
 
 def batched_gradients(learner, batch, iteration):
     learner.optimizer.zero_grad(set_to_none=True)
-    losses, figures = batched_task_losses(learner, batch, iteration)
+    task_loss = learner.functional_task_loss(batch.episodes[0].ways, iteration)
+    losses, figures = batched_task_losses(task_loss, batch)
+    assert losses.shape == (len(batch),) and figures.shape[0] == len(batch)
     losses.mean().backward()
     return gradients(learner), figures.mean(0)
 
 
 def gradients(learner):
-    """Meta-gradients, None where a meta-parameter is unused (MAML++ with per-step BatchNorm
-    weights never calls the model's own BatchNorm weights)."""
+    """Meta-gradients in the order of `meta_parameters`, None where a meta-parameter is unused
+    (MAML++ with per-step BatchNorm weights never calls the model's own BatchNorm weights)."""
     return [None if p.grad is None else p.grad.clone() for p in learner.meta_parameters()]
+
+
+def assert_same_gradients(expected, actual, tol):
+    """Both lists cover the same meta-parameters, unused (None) in the same places, agree
+    within ``tol`` and are a real meta-gradient: not empty and not all zero."""
+    assert len(expected) == len(actual) > 0
+    for a, b in zip(expected, actual, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(b, a, rtol=tol, atol=tol)
+    assert_nonzero(expected)
+
+
+def assert_nonzero(grads):
+    used = [g for g in grads if g is not None]
+    assert used and sum(float(g.abs().sum()) for g in used) > 0, "the meta-gradient is zero"
 
 
 CASES = [
@@ -141,14 +159,9 @@ def test_batched_meta_gradients_match_the_per_task_loop(case, dtype):
     batch = make_batch(dtype)
     g_loop, f_loop = per_task_gradients(learner, batch, iteration)
     g_vmap, f_vmap = batched_gradients(learner, batch, iteration)
-    assert len(g_loop) == len(g_vmap) > 0
     tol = TOLERANCE[dtype]
-    for a, b in zip(g_loop, g_vmap):
-        assert (a is None) == (b is None)
-        if a is not None:
-            torch.testing.assert_close(b, a, rtol=tol, atol=tol)
+    assert_same_gradients(g_loop, g_vmap, tol)
     torch.testing.assert_close(f_vmap, f_loop, rtol=tol, atol=tol)
-    assert any(g is not None and g.abs().sum() > 0 for g in g_vmap)  # a real meta-gradient
 
 
 @pytest.mark.parametrize("name", ["maml", "fomaml"])
@@ -157,8 +170,8 @@ def test_batched_mlp_with_batchnorm1d_matches_the_per_task_loop(name):
     batch = make_batch(torch.float64)
     g_loop, f_loop = per_task_gradients(learner, batch, 0)
     g_vmap, f_vmap = batched_gradients(learner, batch, 0)
-    for a, b in zip(g_loop, g_vmap):
-        torch.testing.assert_close(b, a, rtol=1e-6, atol=1e-6)
+    assert all(g is not None for g in g_loop)  # every meta-parameter takes part
+    assert_same_gradients(g_loop, g_vmap, 1e-6)
     torch.testing.assert_close(f_vmap, f_loop, rtol=1e-6, atol=1e-6)
 
 
@@ -168,8 +181,8 @@ def test_batched_regression_matches_the_per_task_loop(name):
     batch = make_batch(torch.float64, regression=True, tasks=5)
     g_loop, f_loop = per_task_gradients(learner, batch, 0)
     g_vmap, f_vmap = batched_gradients(learner, batch, 0)
-    for a, b in zip(g_loop, g_vmap):
-        torch.testing.assert_close(b, a, rtol=1e-6, atol=1e-6)
+    assert all(g is not None for g in g_loop)  # every meta-parameter takes part
+    assert_same_gradients(g_loop, g_vmap, 1e-6)
     torch.testing.assert_close(f_vmap, f_loop, rtol=1e-6, atol=1e-6)
 
 
@@ -181,11 +194,9 @@ def test_chunked_meta_gradient_matches_the_per_task_loop(chunk):
     batch = make_batch(torch.float32)
     g_loop, f_loop = per_task_gradients(learner, batch, 3)
     learner.optimizer.zero_grad(set_to_none=True)
-    f_chunked = batched_meta_gradient(learner, batch, 3, chunk=chunk)
-    for a, b in zip(g_loop, gradients(learner)):
-        assert (a is None) == (b is None)
-        if a is not None:
-            torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+    task_loss = learner.functional_task_loss(batch.episodes[0].ways, 3)
+    f_chunked = batched_meta_gradient(task_loss, batch, chunk or learner.chunk_size(batch))
+    assert_same_gradients(g_loop, gradients(learner), 1e-4)
     torch.testing.assert_close(f_chunked, f_loop, rtol=1e-4, atol=1e-4)
 
 
@@ -224,7 +235,9 @@ def test_second_order_batched_differs_from_first_order_batched():
     batch = make_batch(torch.float64)
     g2, _ = batched_gradients(second, batch, 0)
     g1, _ = batched_gradients(first, batch, 0)
-    assert any(not torch.allclose(a, b, atol=1e-8) for a, b in zip(g1, g2))
+    assert_nonzero(g1)
+    assert_nonzero(g2)
+    assert any(not torch.allclose(a, b, atol=1e-8) for a, b in zip(g1, g2, strict=True))
 
 
 def test_protomaml_inner_step_is_the_partial_derivative_as_in_adapt():
@@ -240,7 +253,8 @@ def test_protomaml_inner_step_is_the_partial_derivative_as_in_adapt():
     independent = {k: v.detach().requires_grad_() for k, v in fast.items()}
     loss = learner.loss(learner.forward(independent, e.support_x, 0), e.support_y)
     grads = torch.autograd.grad(loss, list(independent.values()))
-    for (k, v), g in zip(independent.items(), grads):
+    assert set(stepped) == set(independent) and sum(float(g.abs().sum()) for g in grads) > 0
+    for (k, v), g in zip(independent.items(), grads, strict=True):
         torch.testing.assert_close(stepped[k].detach(), v - 0.1 * g, rtol=1e-10, atol=1e-12, msg=k)
     assert stepped["body.0.weight"].requires_grad  # still connected for the meta-gradient
 
@@ -251,6 +265,7 @@ def test_whole_meta_steps_agree_between_paths():
     fast = make_learner("maml", torch.float64, batched=True)
     slow = make_learner("maml", torch.float64, batched=False)
     slow.model.load_state_dict(fast.model.state_dict())
+    start = {k: v.detach().clone() for k, v in fast.model.named_parameters()}
     assert fast.batched and not slow.batched
     for it in range(3):
         batch = make_batch(torch.float64)
@@ -258,8 +273,14 @@ def test_whole_meta_steps_agree_between_paths():
         m_fast, m_slow = fast.meta_step(batch, it), slow.meta_step(batch, it)
         for key, value in m_slow.values().items():
             assert m_fast.values()[key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
-    for (k, a), (_, b) in zip(fast.model.named_parameters(), slow.model.named_parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9, msg=k)
+    fast_params, slow_params = (
+        dict(fast.model.named_parameters()),
+        dict(slow.model.named_parameters()),
+    )
+    assert set(fast_params) == set(slow_params)
+    for k, a in fast_params.items():
+        torch.testing.assert_close(a, slow_params[k], rtol=1e-9, atol=1e-9, msg=k)
+    assert any(not torch.equal(a, start[k]) for k, a in fast_params.items())  # it did learn
 
 
 def test_running_batchnorm_falls_back_to_the_per_task_loop_and_says_why():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cli import main
+from workbench.cli import EpisodeBar, ProgressPrinter, main
+from workbench.engine import events as ev
 from workbench.engine.runs import RunStore
 
 FAST_SINUSOID = [
@@ -139,6 +141,63 @@ def test_episodes_picture_for_sinusoid(tmp_path):
     from PIL import Image
 
     assert Image.open(out).size[0] > 400
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _feed(printer: ProgressPrinter, total: int = 40, start: int = 0) -> None:
+    printer(ev.TrainerEvent(ev.STARTED, start, total, 0.0, {}, "training on cpu"))
+    for i in range(start + 1, total + 1):
+        printer(ev.TrainerEvent(ev.ITERATION, i, total, 0.1 * i, {"loss": 1 / i, "accuracy": 0.5}))
+        if i == total // 2:
+            values = {
+                "val_query_accuracy_pre": 0.2,
+                "val_query_accuracy_post": 0.6,
+                "val_ci95": 0.05,
+            }
+            printer(ev.TrainerEvent(ev.EVALUATION, i, total, 0.1 * i, values))
+    printer(ev.TrainerEvent(ev.FINISHED, total, total, 0.1 * total, {}))
+
+
+def test_progress_on_a_terminal_is_a_bar_with_rate_and_eta() -> None:
+    stream = FakeTerminal()
+    _feed(ProgressPrinter(stream), start=10)  # resumed at 10: the bar starts there
+    text = stream.getvalue()
+    final_bar = text.split("\r")[-1].splitlines()[0]
+    assert "40/40" in final_bar and "it/s" in final_bar and "loss 0.0250 acc  50.0%" in final_bar
+    assert "10/40" in text  # started part way
+    assert "60.0% ± 5.0% after adaptation" in text
+    assert text.rstrip().endswith("finished after 40 iterations (0:04)")
+    assert text.startswith("training on cpu\n")
+
+
+def test_progress_in_a_log_is_plain_lines_and_quiet_keeps_only_the_ending() -> None:
+    log = io.StringIO()
+    _feed(ProgressPrinter(log))
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and "\x1b" not in log.getvalue()
+    assert lines[0] == "training on cpu"
+    assert lines[1].startswith("      1/40 [") and "loss 1.0000 acc  50.0%" in lines[1]
+    assert any(line.startswith("     40/40 [########################]") for line in lines)
+    assert lines[-1] == "finished after 40 iterations (0:04)"
+    quiet = io.StringIO()
+    _feed(ProgressPrinter(quiet, quiet=True))
+    assert quiet.getvalue() == "finished after 40 iterations (0:04)\n"
+
+
+def test_episode_bar_is_silent_unless_enabled(capsys) -> None:
+    with EpisodeBar(enabled=False) as bar:
+        for done in range(1, 11):
+            bar(done, 10)
+    assert capsys.readouterr().err == ""
+    with EpisodeBar(enabled=True) as bar:
+        for done in range(1, 11):
+            bar(done, 10)
+    err = capsys.readouterr().err
+    assert "evaluating" in err and "10/10" in err and err.endswith("\n")
 
 
 def _spawn_train(tmp_path: Path, iterations: int) -> subprocess.Popen:

@@ -180,18 +180,18 @@ def test_aggregate_equals_workbench_eval_and_cancels(qtbot, glyph_view, runs):
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start()
     try:
-        with qtbot.waitSignal(view._agg_task.progress, timeout=WAIT):
+        with qtbot.waitSignal(view.aggregation.task.progress, timeout=WAIT):
             view.aggregate()
         assert p.cancel_button.isEnabled() and p.progress.isVisible()
-        with qtbot.waitSignal(view._agg_task.cancelled, timeout=WAIT):
+        with qtbot.waitSignal(view.aggregation.task.cancelled, timeout=WAIT):
             p.cancel_button.click()
     finally:
         timer.stop()
     assert ticks
-    assert not view._agg_task.running and p.aggregate_button.isEnabled()
+    assert not view.aggregation.task.running and p.aggregate_button.isEnabled()
     assert not p.progress.isVisible()
     assert view.aggregates()[0].result.episodes == 5  # the finished aggregate stays shown
-    assert view._agg_task.wait(WAIT)
+    assert view.aggregation.task.wait(WAIT)
 
 
 def test_sinusoid_draws_one_curve_per_step(qtbot, tmp_path, runs):
@@ -239,7 +239,7 @@ def test_episode_from_the_browser(qtbot, glyph_view):
     # a sinusoid episode cannot be given to a glyph classifier: said in the view, not raised
     sin = load_preset("sinusoid-maml")
     wave = ad.sample_episode(sin.data, "test", 0, 0)
-    with qtbot.waitSignal(view._adapt_task.failed, timeout=WAIT):
+    with qtbot.waitSignal(view.episode.task.failed, timeout=WAIT):
         view.show_episode(dict(config=sin, split="test", seed=0, index=0, episode=wave))
     assert "cannot adapt to sinusoid episodes" in view.message.text()
 
@@ -282,8 +282,14 @@ def test_exports(qtbot, glyph_view, tmp_path):
         csv.DictReader(open(view.export_aggregate_csv(tmp_path / "a.csv"), encoding="utf-8"))
     )
     assert len(agg_rows) == 3 and agg_rows[0]["episodes"] == "2"
-    for name in ("curves_png", "picture_png", "aggregate_png", "view_png"):
-        path = getattr(view, f"export_{name}")(tmp_path / f"{name}.png")
+    pngs = {
+        "curves": view.export_curves_png,
+        "picture": view.export_picture_png,
+        "aggregate": view.export_aggregate_png,
+        "view": view.export_view,
+    }
+    for name, export in pngs.items():
+        path = export(tmp_path / f"{name}.png")
         assert path.stat().st_size > 1000
 
 

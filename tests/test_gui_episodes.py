@@ -14,12 +14,13 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QImage
 
 from workbench.config import DataConfig, ExperimentConfig
-from workbench.data import registry
+from workbench.data import registry, split_cache
 from workbench.data.class_images import ClassImages
 from workbench.data.episodes import EpisodeSampler
 from workbench.data.sinusoid import SinusoidSampler
+from workbench.data.split_cache import SplitCache
+from workbench.engine.episode_seeds import VAL_SEED_OFFSET
 from workbench.gui.context import GuiContext
-from workbench.gui.episodes.settings import VAL_SEED_OFFSET
 from workbench.gui.episodes.view import EpisodesView
 from workbench.gui.theme import DARK
 from workbench.gui.widgets.image_grid import QUERY, SUPPORT, ImageGrid, describe_class, thumb_sizes
@@ -78,6 +79,15 @@ def shown_pixels(image: QImage) -> np.ndarray:
             c = rgb.pixelColor(x, y)
             out[y, x] = [c.red()] if grey else [c.red(), c.green(), c.blue()]
     return out
+
+
+@pytest.fixture(autouse=True)
+def fresh_splits(monkeypatch) -> SplitCache:
+    """A new shared cache of loaded splits per test: fake splits never reach other tests, and
+    load counts start at zero."""
+    cache = SplitCache()
+    monkeypatch.setattr(split_cache, "_shared", cache)
+    return cache
 
 
 @pytest.fixture
@@ -152,16 +162,16 @@ def test_navigation_by_buttons_spin_box_and_keys(make_view, qtbot, monkeypatch):
     view = make_view(DataConfig(dataset="glyphs", ways=3, shots=1, queries=2), seed=5)
     wait_shown(qtbot, view, 0)
     sampler = EpisodeSampler(fake_images("train"), 3, 1, 2, seed=5)
-    assert not view.prev_button.isEnabled()
+    assert not view.nav.prev_button.isEnabled()
 
-    qtbot.mouseClick(view.next_button, Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(view.next_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.nav.next_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.nav.next_button, Qt.MouseButton.LeftButton)
     assert view.episode().index == 2
     assert_shows(view, sampler[2])
-    qtbot.mouseClick(view.prev_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.nav.prev_button, Qt.MouseButton.LeftButton)
     assert view.episode().index == 1
 
-    view.index_spin.setValue(40)
+    view.nav.index_spin.setValue(40)
     assert_shows(view, sampler[40])
 
     view.activateWindow()
@@ -199,7 +209,7 @@ def test_settings_change_resamples_from_the_cache(make_view, qtbot, monkeypatch)
     view.form.ways.setValue(20)
     qtbot.waitUntil(lambda: "20" in view.message.text(), timeout=5000)
     assert "12 classes" in view.message.text()
-    assert view.episode() is None and not view.adapt_button.isEnabled()
+    assert view.episode() is None and not view.nav.adapt_button.isEnabled()
     assert loader.calls.count(("glyphs", "train")) == 1
 
 
@@ -238,17 +248,37 @@ def test_loading_runs_in_the_background(make_view, qtbot, monkeypatch):
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start()
     view = make_view(DataConfig(dataset="glyphs", ways=3, shots=1, queries=2))
-    qtbot.waitUntil(lambda: view.progress_row.isVisible(), timeout=3000)
-    qtbot.waitUntil(lambda: view.progress.value() > 0, timeout=3000)  # progress arrives
+    qtbot.waitUntil(lambda: view.load_progress.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: view.load_progress.bar.value() > 0, timeout=3000)  # progress arrives
     assert view.episode() is None
-    with qtbot.waitSignal(view._load_task.finished, timeout=10000):
+    with qtbot.waitSignal(view.loader.loaded, timeout=10000):
         pass
     timer.stop()
     wait_shown(qtbot, view)
     assert len(ticks) >= 20  # the event loop kept running while the loader slept
     assert threading.get_ident() not in loader.threads
-    assert not view.progress_row.isVisible()
+    assert not view.load_progress.isVisible()
     assert_shows(view, EpisodeSampler(fake_images("train"), 3, 1, 2, seed=0)[0])
+
+
+def test_two_views_and_the_adaptation_engine_load_a_split_once(
+    make_view, qtbot, monkeypatch, fresh_splits
+):
+    from workbench.engine import adaptation
+
+    loader = FakeLoader(delay=0.6)
+    monkeypatch.setattr(registry, "load_split", loader)
+    data = DataConfig(dataset="glyphs", ways=3, shots=1, queries=2)
+    first = make_view(data, "train", seed=4, index=1)
+    second = make_view(data, "train", seed=4, index=1)  # asks while the first is loading
+    wait_shown(qtbot, first, 1)
+    wait_shown(qtbot, second, 1)
+    episode = adaptation.sample_episode(data, "train", 4, 1)
+    assert loader.calls.count(("glyphs", "train")) == 1
+    assert first.sampler().images is second.sampler().images
+    assert first.sampler().images is fresh_splits.cached(data, "train")
+    assert torch.equal(episode.query_x, first.episode().query_x)
+    assert fresh_splits.keys() == [split_cache.SplitKey.of(data, "train")]  # counting keeps none
 
 
 def test_split_summary_counts_every_split(make_view, qtbot, monkeypatch):
@@ -309,7 +339,7 @@ def test_open_in_adaptation_and_export(make_view, qtbot, monkeypatch, context, t
     payloads, shown = [], []
     context.openEpisodeInAdaptation.connect(payloads.append)
     context.showView.connect(shown.append)
-    qtbot.mouseClick(view.adapt_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.nav.adapt_button, Qt.MouseButton.LeftButton)
     assert shown == ["adaptation"]
     (p,) = payloads
     assert (p["split"], p["seed"], p["index"]) == ("test", 9, 6)

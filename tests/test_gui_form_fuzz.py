@@ -148,9 +148,9 @@ def test_start_button_follows_the_form_and_a_bad_form_never_starts(qtbot, tmp_pa
         window.form.select_preset(preset)
         for key, text, pick in edits:
             type_into(window.form, key, text, pick)
-        assert window.start_button.isEnabled() == window.form.is_valid()
+        assert window.panel.start_button.isEnabled() == window.form.is_valid()
         if not window.form.is_valid():
-            window.start_training()
+            window.training_control.start_training()
             assert not window.session.running
             assert window.statusBar().currentMessage().startswith("Cannot start: ")
             assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QAbstractButton, QApplication
 from workbench.config import to_dict
 from workbench.engine import events as ev
 from workbench.engine.runs import RunStore
+from workbench.engine.series import GrowBuffer, SmoothedSeries, ema
 from workbench.gui import dialogs
 from workbench.gui.main_window import VIEW_CLASSES, MainWindow
 from workbench.gui.view import View
-from workbench.gui.widgets.plots import GrowBuffer, SmoothedSeries, ema
 from workbench.presets import load_preset
 
 
@@ -107,7 +107,9 @@ def test_menus_and_shortcuts(window: MainWindow) -> None:
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert menus == ["File", "Training", "View", "Help"]
     shortcuts = {
-        s.toString() for a in window.findChildren(type(window.start_action)) for s in a.shortcuts()
+        s.toString()
+        for a in window.findChildren(type(window.training_control.start_action))
+        for s in a.shortcuts()
     }
     for key in (
         "Ctrl+Return",
@@ -121,25 +123,28 @@ def test_menus_and_shortcuts(window: MainWindow) -> None:
         "Ctrl+S",
     ):
         assert key in shortcuts, key
-    assert window.space_shortcut.key().toString() == "Space"
+    assert window.training_control.space_shortcut.key().toString() == "Space"
 
 
 def test_invalid_field_disables_start_and_shows_why(window: MainWindow) -> None:
     window.show()
-    assert window.start_button.isEnabled()
+    assert window.panel.start_button.isEnabled()
     window.form.set_value("data.image_size", 8)  # conv4 needs at least 16x16
-    assert not window.start_button.isEnabled() and not window.start_action.isEnabled()
+    assert (
+        not window.panel.start_button.isEnabled()
+        and not window.training_control.start_action.isEnabled()
+    )
     row = window.form.rows["data.image_size"]
     assert "at least 16x16" in row.message.text() and row.message.isVisible()
     assert (
-        window.invalid_label.isVisible()
-        and "the field marked in red above needs" in window.invalid_label.text()
+        window.panel.invalid_label.isVisible()
+        and "the field marked in red above needs" in window.panel.invalid_label.text()
     )
-    window.start_training()  # the shortcut path is refused too
+    window.training_control.start_training()  # the shortcut path is refused too
     assert not window.session.running
     assert "data.image_size" in window.statusBar().currentMessage()
     window.form.set_value("data.image_size", 28)
-    assert window.start_button.isEnabled() and not window.invalid_label.isVisible()
+    assert window.panel.start_button.isEnabled() and not window.panel.invalid_label.isVisible()
 
 
 def test_a_theme_change_reaches_each_view_once(window: MainWindow, monkeypatch) -> None:
@@ -158,17 +163,17 @@ def test_a_theme_change_reaches_each_view_once(window: MainWindow, monkeypatch) 
 
 def test_themes_and_presentation_mode(window: MainWindow) -> None:
     app = QApplication.instance()
-    window.dark_action.trigger()
+    window.theme_actions.dark.trigger()
     assert window.context.theme.name == "dark"
     assert window.training_view.theme.name == "dark"
     assert app.palette().window().color().name() == window.context.theme.surface
-    window.presentation_action.trigger()
+    window.theme_actions.presentation.trigger()
     theme = window.context.theme
     assert theme.presentation and theme.name == "dark" and theme.foreground == "#ffffff"
     assert app.font().pointSize() == theme.font_point_size == 15
     assert window.settings.value("view/presentation") == "true"
-    window.presentation_action.trigger()
-    window.light_action.trigger()
+    window.theme_actions.presentation.trigger()
+    window.theme_actions.light.trigger()
     assert window.context.theme.name == "light" and not window.context.theme.presentation
     assert app.font().pointSize() == 10
 
@@ -251,7 +256,7 @@ def test_open_a_folder_that_is_not_a_run(window: MainWindow, tmp_path, monkeypat
     monkeypatch.setattr(dialogs, "show_error", lambda *args: shown.append(args))
     assert not window.open_run(tmp_path)
     assert shown and "not a run folder" in shown[0][2]
-    assert window.start_button.isEnabled()
+    assert window.panel.start_button.isEnabled()
 
 
 def test_context_requests_reach_the_right_place(window: MainWindow, monkeypatch) -> None:
@@ -277,19 +282,21 @@ def test_space_goes_to_form_editors_and_starts_elsewhere(
     window: MainWindow, qtbot, monkeypatch
 ) -> None:
     calls = []
-    monkeypatch.setattr(window, "toggle_start_pause", lambda: calls.append("toggle"))
+    monkeypatch.setattr(
+        window.training_control, "toggle_start_pause", lambda: calls.append("toggle")
+    )
     window.show()
     window.activateWindow()
     check = window.form.editor("data.rotations")
     check.setFocus()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is check, timeout=5000)
     before = check.isChecked()
-    window._on_space()
+    window.training_control.on_space()
     assert calls == [] and check.isChecked() != before  # the check box got the key
     plot = window.training_view.plots["loss"]
     plot.setFocus()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is plot, timeout=5000)
-    window._on_space()
+    window.training_control.on_space()
     assert calls == ["toggle"]
 
 
@@ -369,23 +376,49 @@ def test_a_long_run_is_drawn_downsampled(window: MainWindow) -> None:
     assert item.opts["clipToView"]
 
 
-def test_costly_redraws_come_less_often(window: MainWindow, monkeypatch) -> None:
-    """A redraw that takes 20 ms may come every 400 ms (5% of the GUI thread), never less
-    often than once a second; cheap redraws come at the full rate."""
-    from workbench.gui.training import view as tv
+class SteppingClock:
+    """A clock that moves on by ``step`` seconds each time it is read: whatever runs between
+    two readings seems to take ``step``."""
 
-    window.show()  # an unseen view does not redraw at all
-    view = window.training_view
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.step = 0.0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_costly_redraws_come_less_often(window: MainWindow, qtbot) -> None:
+    """Redrawing takes at most ~5% of the GUI thread: a costly redraw makes the next ones come
+    less often (but at least once a second), and cheap redraws bring the full rate back."""
+    from workbench.gui.training.redraw import FASTEST_REDRAW_MS, REDRAW_SHARE, SLOWEST_REDRAW_MS
+    from workbench.gui.training.view import TrainingView
+
+    clock = SteppingClock()
+    view = TrainingView(window.context, clock=clock)
+    qtbot.addWidget(view)
+    view.show()  # an unseen view does not redraw at all
     view.begin_run("timed", "", regression=False)
-    view._timer.stop()  # only the redraws below read the fake clock
-    clock = iter([0.0, 0.020, 1.0, 1.200, 2.0, 2.001])
-    monkeypatch.setattr(tv, "perf_counter", lambda: next(clock))
-    for cost_ms, interval in ((20, 400), (200, tv.SLOWEST_REDRAW_MS), (1, 1000 // tv.REDRAW_HZ)):
-        view.add_event(
-            ev.TrainerEvent(ev.ITERATION, view.live.iteration + 1, 10, 0.0, {"loss": 1.0})
-        )
+    assert view.redraws.interval_ms == FASTEST_REDRAW_MS
+
+    def redraw_costing(seconds: float) -> int:
+        """A redraw of a new point that takes ``seconds``; the interval it leads to."""
+        event = ev.TrainerEvent(ev.ITERATION, view.live.iteration + 1, 10, 0.0, {"loss": 1.0})
+        view.add_event(event)
+        clock.step = seconds
         view.redraw()
-        assert view._timer.interval() == interval, cost_ms
+        clock.step = 0.0
+        return view.redraws.interval_ms
+
+    for cost in (0.010, 0.020, 0.040):
+        interval = redraw_costing(cost)
+        share = 1000 * cost / interval  # of the time from one redraw to the next
+        assert interval > FASTEST_REDRAW_MS, cost
+        assert 0.95 * REDRAW_SHARE <= share <= 1.05 * REDRAW_SHARE, (cost, interval)
+    assert redraw_costing(0.200) == SLOWEST_REDRAW_MS  # never less often than once a second
+    assert redraw_costing(0.001) == FASTEST_REDRAW_MS  # cheap again: the full rate
+    assert view.curve_points("loss") == 5  # every timed redraw drew its new point
 
 
 def test_resumed_curves_never_repeat_an_iteration() -> None:

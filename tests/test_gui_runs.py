@@ -15,8 +15,8 @@ from test_runs import TEST_RESULT, make_run  # noqa: E402  (tests/ is on sys.pat
 from workbench.config import parse_overrides
 from workbench.engine.runs import RunStore, run_info
 from workbench.gui.context import GuiContext
+from workbench.gui.runs import actions as runs_actions
 from workbench.gui.runs import dialogs as runs_dialogs
-from workbench.gui.runs import view as runs_view
 from workbench.gui.runs.model import BEST, DURATION, HEADERS, INFO_ROLE, NAME, STATUS, TEST
 from workbench.gui.runs.view import RunsView
 from workbench.gui.theme import DARK, LIGHT
@@ -91,7 +91,7 @@ def make_view(qtbot, context: GuiContext) -> RunsView:
     qtbot.addWidget(view)
     view.resize(1280, 800)
     view.show()
-    qtbot.waitUntil(lambda: view.model.rowCount() > 0 or not view._list_task.running, timeout=LONG)
+    qtbot.waitUntil(lambda: view.model.rowCount() > 0 or not view.listing.running, timeout=LONG)
     return view
 
 
@@ -287,7 +287,7 @@ def test_open_folder(qtbot, context, runs, monkeypatch) -> None:
     qtbot.waitUntil(lambda: view.model.rowCount() == 4, timeout=LONG)
     opened = []
     monkeypatch.setattr(
-        runs_view.QDesktopServices, "openUrl", lambda url: opened.append(url) or True
+        runs_actions.QDesktopServices, "openUrl", lambda url: opened.append(url) or True
     )
     select(view, "maml-a")
     view.folder_action.trigger()

@@ -68,7 +68,7 @@ def not_stepping(trainer: Trainer) -> bool:
 
 
 def wait_iteration(qtbot, window: MainWindow, at_least: int) -> None:
-    qtbot.waitUntil(lambda: window._iteration >= at_least, timeout=LONG)
+    qtbot.waitUntil(lambda: window.status.iteration >= at_least, timeout=LONG)
 
 
 def test_demo_start_plots_points_and_finishes_a_run(window: MainWindow, qtbot) -> None:
@@ -82,8 +82,8 @@ def test_demo_start_plots_points_and_finishes_a_run(window: MainWindow, qtbot) -
     )
     with qtbot.waitSignal(window.context.trainingFinished, timeout=LONG) as finished:
         with qtbot.waitSignal(window.context.trainingStarted, timeout=LONG) as started:
-            window.start_button.click()
-            assert window.session.running and not window.start_button.isEnabled()
+            window.panel.start_button.click()
+            assert window.session.running and not window.panel.start_button.isEnabled()
             assert not window.form.scroll.isEnabled()  # the form is read-only while training
         assert window.context.live_trainer() is not None
     run_dir, status = finished.args
@@ -109,11 +109,11 @@ def test_demo_start_plots_points_and_finishes_a_run(window: MainWindow, qtbot) -
         "support, after",
         "support, before",
     ]
-    qtbot.waitUntil(lambda: "6 / 6" in window.iteration_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "6 / 6" in window.status.iteration_label.text(), timeout=5000)
     assert "Validation @ 6" in view.log.toPlainText()
     assert window.context.live_trainer() is None
-    assert window.start_button.isEnabled() and window.form.scroll.isEnabled()
-    assert window.device_label.text() == "Device: cpu"
+    assert window.panel.start_button.isEnabled() and window.form.scroll.isEnabled()
+    assert window.status.device_label.text() == "Device: cpu"
 
 
 def test_pause_resume_and_stop(window: MainWindow, qtbot) -> None:
@@ -125,26 +125,26 @@ def test_pause_resume_and_stop(window: MainWindow, qtbot) -> None:
         train__meta_batch_size=2,
         train__checkpoint_every=1_000_000,
     )
-    window.start_training()
+    window.training_control.start_training()
     wait_iteration(qtbot, window, 3)
     thread = window.session._thread
     trainer = window.context.live_trainer()
-    window.pause_button.click()
-    assert window.session.paused and window.pause_button.text() == "Resume"
+    window.panel.pause_button.click()
+    assert window.session.paused and window.panel.pause_button.text() == "Resume"
     # the meta-step under way when Pause was pressed still ends: wait until none is running
     qtbot.waitUntil(lambda: not_stepping(trainer), timeout=LONG)
     qtbot.wait(300)
     frozen = trainer.iteration
     qtbot.wait(1000)
     assert trainer.iteration == frozen, "iterations advanced while paused"
-    assert window._iteration == frozen
-    assert window.rate_label.text() == "paused"
-    window.pause_button.click()
+    assert window.status.iteration == frozen
+    assert window.status.rate_label.text() == "paused"
+    window.panel.pause_button.click()
     assert not window.session.paused
     wait_iteration(qtbot, window, frozen + 3)
     start = time.monotonic()
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as finished:
-        window.stop_button.click()
+        window.panel.stop_button.click()
     stop_seconds = time.monotonic() - start
     run_dir, status = finished.args
     assert status == "stopped"
@@ -154,7 +154,7 @@ def test_pause_resume_and_stop(window: MainWindow, qtbot) -> None:
     assert summary(run_dir)["status"] == "stopped"
     state = RunStore(run_dir).load_checkpoint("last")
     assert state["iteration"] == summary(run_dir)["iteration"] >= frozen + 3
-    assert window.start_button.isEnabled()
+    assert window.panel.start_button.isEnabled()
 
 
 def test_space_starts_and_pauses_outside_the_form(window: MainWindow, qtbot) -> None:
@@ -166,13 +166,13 @@ def test_space_starts_and_pauses_outside_the_form(window: MainWindow, qtbot) -> 
         train__meta_batch_size=2,
     )
     window.training_view.plots["loss"].setFocus()
-    window._on_space()
+    window.training_control.on_space()
     assert window.session.running
     wait_iteration(qtbot, window, 1)
-    window._on_space()
+    window.training_control.on_space()
     assert window.session.paused
     with qtbot.waitSignal(window.session.finished, timeout=LONG):
-        window.stop_action.trigger()  # Ctrl+. / Esc
+        window.training_control.stop_action.trigger()  # Ctrl+. / Esc
 
 
 def test_error_while_creating_the_trainer_shows_dialog(
@@ -182,7 +182,7 @@ def test_error_while_creating_the_trainer_shows_dialog(
     monkeypatch.setattr(dialogs, "show_error", lambda *args: shown.append(args))
     configure(window, "demo", data__dataset="folder", data__path=str(tmp_path / "missing"))
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as finished:
-        window.start_training()
+        window.training_control.start_training()
     assert finished.args == ["", "failed"]
     assert len(shown) == 1
     _parent, title, message, details = shown[0]
@@ -190,11 +190,11 @@ def test_error_while_creating_the_trainer_shows_dialog(
     assert "does not exist" in message and "missing" in message
     assert "Traceback" in details
     # the window stays usable
-    assert window.start_button.isEnabled() and window.form.scroll.isEnabled()
+    assert window.panel.start_button.isEnabled() and window.form.scroll.isEnabled()
     assert window.statusBar().currentMessage() == "Training could not start"
     configure(window, "sinusoid-maml", train__iterations=3, train__eval_every=0)
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as again:
-        window.start_training()
+        window.training_control.start_training()
     assert again.args[1] == "finished"
 
 
@@ -213,7 +213,7 @@ def test_failure_during_training_shows_message_and_details(
     monkeypatch.setattr(Trainer, "meta_lr", broken)
     configure(window, "sinusoid-maml", train__iterations=50, train__eval_every=0)
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as finished:
-        window.start_training()
+        window.training_control.start_training()
     run_dir, status = finished.args
     assert status == "failed" and run_dir
     ((_parent, title, message, details),) = shown
@@ -222,7 +222,7 @@ def test_failure_during_training_shows_message_and_details(
     assert "Traceback" in details and "broken" in details
     assert summary(run_dir)["status"] == "failed"
     assert "Failed:" in window.training_view.log.toPlainText()
-    assert window.start_button.isEnabled() and not window.session.running
+    assert window.panel.start_button.isEnabled() and not window.session.running
 
 
 def test_closing_during_training_asks_then_stops_and_joins(
@@ -244,7 +244,7 @@ def test_closing_during_training_asks_then_stops_and_joins(
         train__checkpoint_every=1_000_000,
     )
     with qtbot.waitSignal(window.context.trainingStarted, timeout=LONG) as started:
-        window.start_training()
+        window.training_control.start_training()
     wait_iteration(qtbot, window, 2)
     assert not window.close()  # "No": the window stays, training goes on
     assert window.isVisible() and window.session.running
@@ -286,7 +286,7 @@ def test_out_of_memory_says_what_to_change_and_the_window_stays_usable(
         train__checkpoint_every=2,
     )
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as finished:
-        window.start_training()
+        window.training_control.start_training()
     run_dir, status = finished.args
     assert status == "failed"
     ((_parent, title, message, _details),) = shown
@@ -296,12 +296,12 @@ def test_out_of_memory_says_what_to_change_and_the_window_stays_usable(
     # nothing saved is lost: the last checkpoint before the failure loads
     assert RunStore(run_dir).load_checkpoint("last")["iteration"] >= 4
     # the window stays usable: the form is editable and a smaller run starts and finishes
-    assert window.start_button.isEnabled() and window.form.scroll.isEnabled()
+    assert window.panel.start_button.isEnabled() and window.form.scroll.isEnabled()
     monkeypatch.setattr(Trainer, "meta_lr", original)
     window.form.set_value("train.meta_batch_size", 2)
     assert window.form.is_valid()
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as again:
-        window.start_training()
+        window.training_control.start_training()
     assert again.args[1] == "finished"
 
 
@@ -314,10 +314,10 @@ def test_resume_a_stopped_run_from_the_context(window: MainWindow, qtbot) -> Non
         train__val_episodes=2,
         train__checkpoint_every=1000,
     )
-    window.start_training()
+    window.training_control.start_training()
     wait_iteration(qtbot, window, 5)
     with qtbot.waitSignal(window.session.finished, timeout=LONG) as stopped:
-        window.stop_training()
+        window.training_control.stop_training()
     run_dir, status = stopped.args
     assert status == "stopped"
     stopped_at = summary(run_dir)["iteration"]

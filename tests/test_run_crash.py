@@ -168,15 +168,31 @@ def test_sigkill_leaves_an_interrupted_run_that_resumes_to_the_same_result(tmp_p
 
 
 def test_a_reused_pid_or_a_reboot_does_not_keep_a_dead_run_running(tmp_path: Path) -> None:
-    """After a power cut the recorded pid may belong to another process: the boot id and the
-    process start time tell them apart."""
+    """After a power cut the recorded pid may belong to another process: the process's creation
+    time tells them apart."""
     config = parse_overrides(OVERRIDES, load_preset("sinusoid-maml")).validate()
     store = RunStore.create(tmp_path, config, "power-cut")
     assert store.status() == "running"  # this very process
     summary = store.read_summary()
-    store.write_summary(boot_id="another-boot")
+    assert summary["pid"] == os.getpid() and summary["pid_created"] > 0
+    store.write_summary(pid_created=summary["pid_created"] - 3600)  # same pid, other process
     assert store.status() == "interrupted"
-    store.write_summary(boot_id=summary["boot_id"], pid_start="1")  # same pid, other process
-    assert store.status() == "interrupted" or not summary["pid_start"]
-    store.write_summary(pid_start=summary["pid_start"], pid=-1)
-    assert store.status() == "interrupted"  # never os.kill(-1, 0)
+    store.write_summary(pid_created=summary["pid_created"], pid=-1)
+    assert store.status() == "interrupted"  # a negative pid is never probed
+    store.write_summary(pid=summary["pid"])
+    assert store.status() == "running"
+
+
+def test_a_summary_of_the_older_format_is_interrupted_until_resumed(tmp_path: Path) -> None:
+    """Older versions recorded a boot id and /proc start ticks instead of a creation time: such
+    a run cannot be proven alive, so it is offered for resuming, which records the new form."""
+    config = parse_overrides(OVERRIDES, load_preset("sinusoid-maml")).validate()
+    store = RunStore.create(tmp_path, config, "old-format")
+    legacy = {k: v for k, v in store.read_summary().items() if k != "pid_created"}
+    legacy.update(boot_id="0f1e2d3c", pid_start="12345")
+    store.summary_path.write_text(json.dumps(legacy), encoding="utf-8")
+    assert store.status() == "interrupted"
+    store.write_summary(status="running")
+    summary = store.read_summary()
+    assert "boot_id" not in summary and "pid_start" not in summary
+    assert store.status() == "running"

@@ -10,8 +10,10 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from workbench.cli import main
@@ -137,7 +139,7 @@ def test_running_with_a_dead_process_is_interrupted(tmp_path: Path) -> None:
     assert run_info(store.path).status == "running"  # our own pid: alive
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    store.write_summary(pid=child.pid, pid_start="")
+    store.write_summary(pid=child.pid)
     info = run_info(store.path)
     assert info.status == "interrupted"
     assert info.resumable is False  # all 20 of 20 iterations are in the checkpoint
@@ -145,6 +147,53 @@ def test_running_with_a_dead_process_is_interrupted(tmp_path: Path) -> None:
     assert run_info(store.path).resumable
     store.write_summary(status="bogus")
     assert run_info(store.path).status == "interrupted"
+
+
+def test_a_killed_process_not_yet_reaped_is_not_alive(tmp_path: Path) -> None:
+    """A zombie still has its pid and creation time; it must not keep its run running."""
+    store = make_run(tmp_path, "run", status="running")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        store.write_summary(pid=child.pid, pid_created=psutil.Process(child.pid).create_time())
+        assert run_info(store.path).status == "running"
+        child.kill()
+        deadline = time.monotonic() + 10
+        while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the child never became a zombie"
+            time.sleep(0.01)
+        assert run_info(store.path).status == "interrupted"
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_run_of_another_machine_is_assumed_alive(tmp_path: Path) -> None:
+    """Its process cannot be seen from here (a shared runs folder), so it is never offered for
+    resuming or deleting."""
+    store = make_run(tmp_path, "run", status="running")
+    store.write_summary(host="another-machine", pid=1, pid_created=0.0)
+    assert run_info(store.path).status == "running"
+    with pytest.raises(RunError, match="still training"):
+        delete_run(store.path)
+
+
+def test_concurrent_summary_updates_lose_no_field(tmp_path: Path) -> None:
+    """The trainer and the Runs view update summary.json at once: the lock keeps each
+    read-modify-write whole, so every thread's field survives."""
+    store = make_run(tmp_path, "run")
+
+    def update(n: int) -> None:
+        for i in range(20):
+            RunStore(store.path).write_summary(**{f"field_{n}_{i}": i})
+
+    threads = [threading.Thread(target=update, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    summary = store.read_summary()
+    assert all(summary[f"field_{n}_{i}"] == i for n in range(4) for i in range(20))
+    assert not list(store.path.glob(".summary.json.*"))  # no temporary file left
 
 
 def test_create_never_shows_a_half_made_run_and_names_are_unique(tmp_path: Path) -> None:

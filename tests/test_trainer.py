@@ -143,7 +143,7 @@ def test_checkpoint_write_failure_keeps_the_previous_checkpoint(tmp_path, monkey
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr("workbench.engine.runs.os.replace", full_disk)
+    monkeypatch.setattr("workbench.durable.os.replace", full_disk)
     assert trainer.run() == ev.FAILED
     assert "No space left on device" in seen[-1].message
     assert "previous checkpoint (iteration 5) is intact" in seen[-1].message

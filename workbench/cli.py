@@ -14,8 +14,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
+from workbench.engine import events as ev
+from workbench.engine.progress import RateMeter, format_duration
 from workbench.errors import ConfigError, WorkbenchError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,11 +31,27 @@ def _parser() -> argparse.ArgumentParser:
         "meta-learning. With no command, opens the window.",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
     g = sub.add_parser("gui", help="open the window (the default)")
     g.add_argument("config", nargs="?", help="a TOML file or preset to open in the form")
+    _add_train(sub.add_parser("train", help="train a new run from a config file or preset"))
+    r = sub.add_parser("resume", help="continue a stopped or interrupted run")
+    r.add_argument("run_dir", type=Path)
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_eval(
+        sub.add_parser("eval", help="evaluate a run with the standard protocol (mean ± 95%% CI)")
+    )
+    _add_episodes(sub.add_parser("episodes", help="write a picture of one episode"))
+    sub.add_parser("presets", help="list the presets")
+    _add_screenshot(
+        sub.add_parser(
+            "screenshot", help="train the demo briefly offscreen and save a PNG of each view"
+        )
+    )
+    _add_runs(sub.add_parser("runs", help="list the runs in the runs folder, or export some"))
+    return p
 
-    t = sub.add_parser("train", help="train a new run from a config file or preset")
+
+def _add_train(t: argparse.ArgumentParser) -> None:
     t.add_argument("config", help="a TOML file, or a preset name (see `workbench presets`)")
     t.add_argument(
         "--set",
@@ -47,11 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--name", default=None, help="a name for the run folder")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    r = sub.add_parser("resume", help="continue a stopped or interrupted run")
-    r.add_argument("run_dir", type=Path)
-    r.add_argument("--quiet", action="store_true")
 
-    e = sub.add_parser("eval", help="evaluate a run with the standard protocol (mean ± 95%% CI)")
+def _add_eval(e: argparse.ArgumentParser) -> None:
     e.add_argument("run_dir", type=Path)
     e.add_argument(
         "--episodes", type=int, default=None, help="test episodes (default eval.episodes)"
@@ -68,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--json", action="store_true", help="print the result as one JSON line last")
 
-    ep = sub.add_parser("episodes", help="write a picture of one episode")
+
+def _add_episodes(ep: argparse.ArgumentParser) -> None:
     ep.add_argument("config", nargs="?", default="demo", help="TOML file or preset (default demo)")
     ep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ep.add_argument("--split", default="train", choices=("train", "val", "test", "all"))
@@ -76,18 +96,16 @@ def _parser() -> argparse.ArgumentParser:
     ep.add_argument("--seed", type=int, default=None, help="episode seed (default train.seed)")
     ep.add_argument("--out", type=Path, required=True, help="PNG file to write")
 
-    sub.add_parser("presets", help="list the presets")
 
-    sc = sub.add_parser(
-        "screenshot", help="train the demo briefly offscreen and save a PNG of each view"
-    )
+def _add_screenshot(sc: argparse.ArgumentParser) -> None:
     sc.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
     sc.add_argument("--theme", default="light", choices=("light", "dark"))
     sc.add_argument("--size", default="1280x800", help="window size, WIDTHxHEIGHT")
     sc.add_argument("--presentation", action="store_true", help="presentation mode")
     sc.add_argument("--iterations", type=int, default=60, help="demo iterations (default 60)")
 
-    ls = sub.add_parser("runs", help="list the runs in the runs folder, or export some")
+
+def _add_runs(ls: argparse.ArgumentParser) -> None:
     ls.add_argument("--runs-dir", type=Path, default=None)
     ls.add_argument(
         "run_dirs",
@@ -115,7 +133,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write TensorBoard event files (needs the tensorboard package)",
     )
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,75 +165,103 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class ProgressPrinter:
-    """A one-line progress bar on stderr: iteration, loss, accuracy, iterations/s, ETA."""
+    """Training progress on stderr: a tqdm bar (iteration, loss, accuracy, rate, ETA) on a
+    terminal; elsewhere (a log file, a pipe) one plain line every few seconds."""
 
-    def __init__(self, stream=None, quiet: bool = False) -> None:
-        from workbench.engine.progress import RateMeter
+    #: seconds between two plain progress lines when stderr is not a terminal
+    LOG_INTERVAL = 5.0
 
+    def __init__(self, stream: IO[str] | None = None, quiet: bool = False) -> None:
         # sys.stderr looked up now, not at import: it may have been replaced since
         self.stream, self.quiet = stream or sys.stderr, quiet
-        self.meter = RateMeter()
-        self._last_draw = 0.0
         self._tty = self.stream.isatty()
+        self._bar: tqdm | None = None
+        self.meter = RateMeter()  # rate and ETA of the plain lines (tqdm has its own)
+        self._last_line = 0.0
 
-    def __call__(self, event) -> None:
-        from workbench.engine import events as ev
-        from workbench.engine.progress import format_duration
-
+    def __call__(self, event: ev.TrainerEvent) -> None:
         if event.kind == ev.ITERATION:
-            self.meter.update(event.iteration)
-            now = time.monotonic()
-            if self.quiet or (
-                now - self._last_draw < (0.1 if self._tty else 5.0)
-                and event.iteration != event.total
-            ):
-                return
-            self._last_draw = now
-            v = event.values
-            frac = event.iteration / max(1, event.total)
-            bar = "#" * int(frac * 24) + "-" * (24 - int(frac * 24))
-            acc = f" acc {100 * v['accuracy']:5.1f}%" if "accuracy" in v else ""
-            rate = self.meter.rate
-            line = (
-                f"{event.iteration:>7}/{event.total} [{bar}] loss {v.get('loss', 0):.4f}{acc}"
-                f" | {rate or 0:.1f} it/s | ETA {format_duration(self.meter.eta(event.iteration, event.total))}"
-            )
-            self.stream.write(("\r" + line) if self._tty else line + "\n")
-            self.stream.flush()
-        elif event.kind == ev.EVALUATION and not self.quiet:
-            v = event.values
-            if "val_query_accuracy_post" in v:
-                text = (
-                    f"validation @ {event.iteration}: query accuracy "
-                    f"{100 * v['val_query_accuracy_pre']:.1f}% before -> "
-                    f"{100 * v['val_query_accuracy_post']:.1f}% ± {100 * v['val_ci95']:.1f}% after adaptation"
-                )
-            else:
-                text = (
-                    f"validation @ {event.iteration}: query MSE {v['val_query_loss_pre']:.3f} "
-                    f"before -> {v['val_query_loss_post']:.3f} after adaptation"
-                )
-            self.stream.write(("\r\x1b[K" if self._tty else "") + text + "\n")
+            if not self.quiet:
+                self._iteration(event)
+            return
+        if event.kind == ev.EVALUATION and not self.quiet:
+            self._write(_validation_text(event))
         elif event.kind == ev.STARTED and not self.quiet:
-            self.stream.write(event.message + "\n")
+            self._write(event.message)
         elif event.kind in (ev.FINISHED, ev.STOPPED):
-            if self._tty and not self.quiet:
-                self.stream.write("\n")
-            self.stream.write(
+            self._close()
+            self._write(
                 f"{event.kind} after {event.iteration} iterations "
-                f"({format_duration(event.elapsed)})\n"
+                f"({format_duration(event.elapsed)})"
             )
         elif event.kind == ev.FAILED:
-            self.stream.write(("\n" if self._tty else "") + f"error: {event.message}\n")
+            self._close()
+            self._write(f"error: {event.message}")
         self.stream.flush()
+
+    def _iteration(self, event: ev.TrainerEvent) -> None:
+        v = event.values
+        postfix = f"loss {v.get('loss', 0):.4f}"
+        if "accuracy" in v:
+            postfix += f" acc {100 * v['accuracy']:5.1f}%"
+        if self._tty:
+            if self._bar is None:  # a resumed run starts part way
+                from tqdm import tqdm
+
+                self._bar = tqdm(
+                    total=event.total,
+                    initial=event.iteration - 1,
+                    file=self.stream,
+                    unit="it",
+                    dynamic_ncols=True,
+                )
+            self._bar.set_postfix_str(postfix, refresh=False)
+            self._bar.update(event.iteration - self._bar.n)
+            return
+        self.meter.update(event.iteration)
+        now = time.monotonic()
+        if now - self._last_line < self.LOG_INTERVAL and event.iteration != event.total:
+            return
+        self._last_line = now
+        filled = int(event.iteration / max(1, event.total) * 24)
+        eta = format_duration(self.meter.eta(event.iteration, event.total))
+        self._write(
+            f"{event.iteration:>7}/{event.total} [{'#' * filled}{'-' * (24 - filled)}] "
+            f"{postfix} | {self.meter.rate or 0:.1f} it/s | ETA {eta}"
+        )
+        self.stream.flush()
+
+    def _write(self, text: str) -> None:
+        """A line above the bar (tqdm clears and redraws it), or a plain line."""
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            self.stream.write(text + "\n")
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _validation_text(event: ev.TrainerEvent) -> str:
+    v = event.values
+    if "val_query_accuracy_post" in v:
+        return (
+            f"validation @ {event.iteration}: query accuracy "
+            f"{100 * v['val_query_accuracy_pre']:.1f}% before -> "
+            f"{100 * v['val_query_accuracy_post']:.1f}% ± {100 * v['val_ci95']:.1f}% after adaptation"
+        )
+    return (
+        f"validation @ {event.iteration}: query MSE {v['val_query_loss_pre']:.3f} "
+        f"before -> {v['val_query_loss_post']:.3f} after adaptation"
+    )
 
 
 def _run_trainer(trainer, quiet: bool) -> int:
     """Run with Ctrl+C handling: the first stops after the current iteration and saves a
     checkpoint; a second exits at once (checkpoints are written atomically, so nothing on disk
     is left half-written)."""
-    from workbench.engine import events as ev
-
     trainer.subscribe(ProgressPrinter(quiet=quiet))
     presses = {"n": 0}
 
@@ -278,28 +323,51 @@ def _data_progress(quiet: bool):
 def _eval(args) -> int:
     from workbench.engine.evaluation_run import evaluate_run
 
-    def progress(done: int, total: int) -> None:
-        if not args.json and sys.stderr.isatty():
-            sys.stderr.write(f"\revaluating episode {done}/{total}\x1b[K")
-            if done == total:
-                sys.stderr.write("\n")
-
     for pair in args.set:
         if not pair.startswith("data."):
             raise ConfigError(pair.split("=")[0], "eval only accepts data.* overrides")
-    result = evaluate_run(
-        args.run_dir,
-        episodes=args.episodes,
-        steps=args.steps,
-        split=args.split,
-        checkpoint=args.checkpoint,
-        overrides=args.set,
-        progress=progress,
-    )
+    with EpisodeBar(enabled=not args.json and sys.stderr.isatty()) as progress:
+        result = evaluate_run(
+            args.run_dir,
+            episodes=args.episodes,
+            steps=args.steps,
+            split=args.split,
+            checkpoint=args.checkpoint,
+            overrides=args.set,
+            progress=progress,
+        )
     print(format_result_table(result))
     if args.json:
         print(json.dumps(result.to_json()))
     return 0
+
+
+class EpisodeBar:
+    """A tqdm bar of evaluation episodes on stderr (off when disabled: ``--json`` or not a
+    terminal); a context manager, so an evaluation that fails still ends the bar's line."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total, desc="evaluating", unit="episode", file=sys.stderr, dynamic_ncols=True
+            )
+        self._bar.update(done - self._bar.n)
+
+    def __enter__(self) -> EpisodeBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def format_result_table(result) -> str:

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
+from workbench.durable import atomic_write_text
 from workbench.errors import ConfigError
 
 DATASETS = ("glyphs", "sinusoid", "omniglot", "miniimagenet", "folder")
@@ -541,37 +544,14 @@ def load(path: str | Path) -> ExperimentConfig:
     return loads(text, source=str(path))
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    escaped = (
-        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    )
-    escaped = "".join(c if ord(c) >= 0x20 else f"\\u{ord(c):04x}" for c in escaped)
-    return f'"{escaped}"'
-
-
 def dumps(config: ExperimentConfig) -> str:
-    """TOML text of the config, with each field's help as a comment for people editing it."""
-    lines = [f"description = {_toml_value(config.description)}", ""]
-    for section in config.sections():
-        lines.append(f"[{section}]")
-        for f in dataclasses.fields(getattr(config, section)):
-            lines.append(f"{f.name} = {_toml_value(getattr(getattr(config, section), f.name))}")
-        lines.append("")
-    return "\n".join(lines)
+    """TOML text of the config: the description, then one table per section."""
+    return tomli_w.dumps(to_dict(config))
 
 
 def save(config: ExperimentConfig, path: str | Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dumps(config), encoding="utf-8")
-    tmp.replace(path)
+    """Write the config as TOML, atomically (an interrupted save keeps the previous file)."""
+    atomic_write_text(path, dumps(config))
 
 
 def parse_overrides(pairs: list[str], config: ExperimentConfig) -> ExperimentConfig:

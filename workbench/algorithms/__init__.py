@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -20,38 +21,76 @@ class DataInfo:
     train_class_names: tuple[str, ...] = ()
 
 
-def build_learner(config: ExperimentConfig, info: DataInfo, device: torch.device) -> Learner:
-    """The learner named by ``algorithm.name``, its model initialised from ``train.seed``."""
-    from workbench.algorithms.finetune import FinetuneLearner
+#: builds one algorithm's learner: (config, data info, device, regression) -> learner
+LearnerBuilder = Callable[[ExperimentConfig, DataInfo, torch.device, bool], Learner]
+
+
+def _gradient_learner(
+    config: ExperimentConfig, info: DataInfo, device: torch.device, regression: bool
+) -> Learner:
     from workbench.algorithms.gradient import GradientLearner
+    from workbench.algorithms.policies import policy_for
+
+    model = build_model(config, None, info.in_channels)
+    policy = policy_for(config.algorithm, regression=regression)
+    return GradientLearner(model, config, policy, regression=regression, device=device)
+
+
+def _finetune_learner(
+    config: ExperimentConfig, info: DataInfo, device: torch.device, regression: bool
+) -> Learner:
+    from workbench.algorithms.finetune import FinetuneLearner
+    from workbench.algorithms.policies import policy_for
+
+    outputs = None if regression else len(info.train_class_names)
+    return FinetuneLearner(
+        build_model(config, outputs, info.in_channels),
+        config,
+        policy_for(config.algorithm, regression=regression),
+        regression=regression,
+        device=device,
+        class_names=list(info.train_class_names),
+    )
+
+
+def _protonet_learner(
+    config: ExperimentConfig, info: DataInfo, device: torch.device, regression: bool
+) -> Learner:
     from workbench.algorithms.protonet import ProtoNetLearner
+
+    return ProtoNetLearner(build_model(config, None, info.in_channels), config, device=device)
+
+
+def _reptile_learner(
+    config: ExperimentConfig, info: DataInfo, device: torch.device, regression: bool
+) -> Learner:
+    from workbench.algorithms.policies import policy_for
     from workbench.algorithms.reptile import ReptileLearner
 
+    return ReptileLearner(
+        build_model(config, None, info.in_channels),
+        config,
+        policy_for(config.algorithm, regression=regression),
+        regression=regression,
+        device=device,
+        inner_batch=config.algorithm.reptile_batch,
+    )
+
+
+#: the algorithms with a learner class of their own; every other one is a `GradientLearner`
+#: steered by its policy (`workbench.algorithms.policies.POLICIES`)
+OWN_LEARNERS: dict[str, LearnerBuilder] = {
+    "finetune": _finetune_learner,
+    "protonet": _protonet_learner,
+    "reptile": _reptile_learner,
+}
+
+
+def build_learner(config: ExperimentConfig, info: DataInfo, device: torch.device) -> Learner:
+    """The learner named by ``algorithm.name``, its model initialised from ``train.seed``."""
     torch.manual_seed(config.train.seed)
-    regression = config.data.dataset == "sinusoid"
-    name = config.algorithm.name
-    if name == "finetune":
-        outputs = None if regression else len(info.train_class_names)
-        model = build_model(config, outputs, info.in_channels)
-        return FinetuneLearner(
-            model,
-            config,
-            regression=regression,
-            device=device,
-            class_names=list(info.train_class_names),
-        )
-    model = build_model(config, None, info.in_channels)
-    if name == "protonet":
-        return ProtoNetLearner(model, config, device=device)
-    if name == "reptile":
-        return ReptileLearner(
-            model,
-            config,
-            regression=regression,
-            device=device,
-            inner_batch=config.algorithm.reptile_batch,
-        )
-    return GradientLearner(model, config, regression=regression, device=device)
+    build = OWN_LEARNERS.get(config.algorithm.name, _gradient_learner)
+    return build(config, info, device, config.data.dataset == "sinusoid")
 
 
 __all__ = ["AdaptationTrace", "DataInfo", "Learner", "StepMetrics", "build_learner"]

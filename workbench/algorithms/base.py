@@ -70,6 +70,8 @@ class Learner(abc.ABC):
     """
 
     name: str = ""
+    #: the outer loop's optimiser, made by each algorithm once its meta-parameters exist
+    optimizer: torch.optim.Optimizer
 
     def __init__(self, model: nn.Module, *, regression: bool, device: torch.device) -> None:
         self.model = model.to(device)

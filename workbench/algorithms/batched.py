@@ -2,19 +2,19 @@
 
 The per-task loop runs ``T`` small forward/backward passes one after the other and pays Python
 and kernel-launch overhead on each. The tasks are independent, so the same inner loop can be
-written as one pure function of one task,
-``task(support_x, support_y, query_x, query_y) -> (meta-loss, figures)``, and mapped over the
-task axis with `torch.func.vmap`: every layer then runs once for many tasks (a convolution with
-per-task fast weights becomes one grouped convolution inside vmap), and their meta-loss is
-differentiated with one ``backward()``.
+written as one pure function of one task, a `TaskLossFn`
+``task_loss(support_x, support_y, query_x, query_y) -> (meta-loss, figures)``, and mapped over
+the task axis with `torch.func.vmap`: every layer then runs once for many tasks (a convolution
+with per-task fast weights becomes one grouped convolution inside vmap), and their meta-loss is
+differentiated with one ``backward()``. This module knows nothing of the algorithm: the caller
+hands it the task-loss function (`GradientLearner.functional_task_loss`).
 
-Inner gradients come from `torch.func.grad`. Its result stays differentiable, for the ordinary
-autograd outside the transforms, with respect to everything it was computed from, so
-``backward()`` differentiates through the inner step: second-order MAML, the same as
-``torch.autograd.grad(create_graph=True)`` in the per-task loop. First order computes the inner
-gradient under ``torch.no_grad()``: `torch.func.grad` still differentiates (a transform ignores
-an enclosing ``no_grad`` for its own work) but the outer autograd records nothing, so the
-gradients are constants, as with ``create_graph=False``.
+Inside that function, inner gradients come from `torch.func.grad`
+(`workbench.algorithms.inner_loop.functional_gradient_step`). Its result stays differentiable,
+for the ordinary autograd outside the transforms, with respect to everything it was computed
+from, so ``backward()`` differentiates through the inner step: second-order MAML, the same as
+``torch.autograd.grad(create_graph=True)`` in the per-task loop; first order takes it under
+``torch.no_grad()``, as ``create_graph=False`` does.
 
 Chunks. Mapping over *all* tasks at once is what a GPU wants, but on a CPU it makes every
 activation ``T`` times larger than the cache and the elementwise work memory-bound: measured on
@@ -51,21 +51,19 @@ gradients" tutorials show the same vmap/grad pattern.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
-from torch.func import grad, vmap
+from torch.func import vmap
 
-from workbench.algorithms.inner_loop import LrFn, Params, inner_update
 from workbench.data.episodes import EpisodeBatch
 
-if TYPE_CHECKING:
-    from workbench.algorithms.gradient import GradientLearner
-
-#: the support loss of one task as a function of the adapted parameters only
-LossFn = Callable[[Params], torch.Tensor]
+#: one task's meta-loss (0-d) and its detached figures ``[k]``, from its support and query
+#: examples and labels; pure, so that `torch.func.vmap` can map it over tasks
+TaskLossFn = Callable[
+    [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]
+]
 
 #: bytes the largest activation of one chunk of tasks may take, per device type
 WORKING_SET_BYTES = {"cpu": 16 * 2**20, "cuda": 256 * 2**20}
@@ -107,7 +105,7 @@ class BatchNormThenAffine(nn.Module):
         centred = x - x.mean(dims, keepdim=True)
         variance = (centred * centred).mean(dims, keepdim=True)
         y = centred * torch.rsqrt(variance + self.eps)
-        if self.weight is None:
+        if self.weight is None or self.bias is None:
             return y
         shape = (1, -1) + (1,) * (x.dim() - 2)
         return y * self.weight.view(shape) + self.bias.view(shape)
@@ -162,65 +160,19 @@ def tasks_per_chunk(net: nn.Module, batch: EpisodeBatch) -> int:
     return -(-len(batch) // calls)  # even chunks: 8 tasks with room for 5 run as 4 + 4
 
 
-def functional_gradient_step(
-    loss_fn: LossFn,
-    params: Mapping[str, torch.Tensor],
-    keys: Sequence[str],
-    lr: LrFn,
-    step: int,
-    *,
-    create_graph: bool,
-) -> Params:
-    """One inner step for the parameters named in ``keys``, safe inside `torch.func.vmap`.
-
-    ``loss_fn`` takes the adapted parameters (a dict with exactly ``keys``); the others are
-    read from ``params`` by the caller's closure. Equivalent to
-    `workbench.algorithms.inner_loop.gradient_step` with the same ``create_graph``.
-    """
-    adapted = {k: params[k] for k in keys}
-    if create_graph:
-        grads = grad(loss_fn)(adapted)
-    else:
-        with torch.no_grad():
-            grads = grad(loss_fn)(adapted)
-    return inner_update(params, grads, lr, step)
-
-
 def batched_task_losses(
-    learner: GradientLearner,
-    batch: EpisodeBatch,
-    iteration: int,
+    task_loss: TaskLossFn, batch: EpisodeBatch
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Meta-losses ``[T]`` of every task of ``batch`` and their figures ``[T, k]`` (detached
-    post- then pre-adaptation loss and accuracy), computed in one vmapped call.
-
-    The task function is `GradientLearner.task_loss` itself with its inner step switched to
-    `functional_gradient_step`, so the two paths share every line of the algorithm (MSL
-    weights, derivative-order annealing, learned rates, per-step BatchNorm weights,
-    Proto-MAML's head) and differ only in how the inner gradient is taken.
-    """
-    ways = batch.episodes[0].ways
-
-    def one_task(
-        sx: torch.Tensor, sy: torch.Tensor, qx: torch.Tensor, qy: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        loss, figures = learner.task_loss(sx, sy, qx, qy, ways, iteration, functional=True)
-        return loss, torch.stack([f.detach() for f in figures])
-
-    return vmap(one_task)(batch.support_x, batch.support_y, batch.query_x, batch.query_y)
+    """Meta-losses ``[T]`` of every task of ``batch`` and their figures ``[T, k]``, computed
+    by ``task_loss`` mapped over the tasks in one vmapped call."""
+    return vmap(task_loss)(batch.support_x, batch.support_y, batch.query_x, batch.query_y)
 
 
-def batched_meta_gradient(
-    learner: GradientLearner,
-    batch: EpisodeBatch,
-    iteration: int,
-    chunk: int | None = None,
-) -> torch.Tensor:
+def batched_meta_gradient(task_loss: TaskLossFn, batch: EpisodeBatch, chunk: int) -> torch.Tensor:
     """Accumulate the meta-gradient of the mean meta-loss over ``batch`` into the ``.grad`` of
-    the meta-parameters, ``chunk`` tasks per vmapped call and backward (default:
+    whatever ``task_loss`` depends on, ``chunk`` tasks per vmapped call and backward (see
     `tasks_per_chunk`); returns the mean figures ``[k]``, still on the device."""
     tasks = len(batch)
-    chunk = chunk or tasks_per_chunk(learner.vmap_net(), batch)
     totals: torch.Tensor | None = None
     for start in range(0, tasks, chunk):
         part = slice(start, start + chunk)
@@ -231,9 +183,10 @@ def batched_meta_gradient(
             batch.query_y[part],
             batch.episodes[part],
         )
-        losses, figures = batched_task_losses(learner, sub, iteration)
+        losses, figures = batched_task_losses(task_loss, sub)
         (losses.sum() / tasks).backward()
         summed = figures.sum(0)
         totals = summed if totals is None else totals + summed
-    assert totals is not None
+    if totals is None:
+        raise ValueError("an empty meta-batch has no meta-gradient")
     return totals / tasks

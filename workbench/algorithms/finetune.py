@@ -3,8 +3,9 @@
 Meta-training is ordinary supervised pre-training: every image of a batch of episodes is
 classified among *all* training classes by a wide head. Adaptation to an episode replaces that
 head with a fresh zero-initialised ``ways``-way head and fine-tunes it on the support set with
-SGD (the body stays frozen). For regression the baseline is one network fitted to all tasks at
-once, fine-tuned entirely on the support points (the MAML paper's "pretrained" reference).
+SGD (the body stays frozen): the `finetune` policy's `ZeroHead` and `HeadOnly`. For regression
+the baseline is one network fitted to all tasks at once, fine-tuned entirely on the support
+points (the MAML paper's "pretrained" reference).
 """
 
 from __future__ import annotations
@@ -14,25 +15,26 @@ from torch import nn
 
 from workbench.algorithms.base import StepMetrics
 from workbench.algorithms.gradient import GradientLearner
-from workbench.models.backbones import head_keys
+from workbench.algorithms.policies import GradientPolicy
+from workbench.config import ExperimentConfig
+from workbench.data.episodes import EpisodeBatch
 
 
 class FinetuneLearner(GradientLearner):
     def __init__(
         self,
         model: nn.Module,
-        config,
+        config: ExperimentConfig,
+        policy: GradientPolicy,
         *,
         regression: bool,
         device: torch.device,
         class_names: list[str] | None = None,
     ) -> None:
-        super().__init__(model, config, regression=regression, device=device)
+        super().__init__(model, config, policy, regression=regression, device=device)
         self.class_index = {name: i for i, name in enumerate(class_names or [])}
-        if not regression:
-            self.adapt_keys = head_keys(model)
 
-    def _global_labels(self, batch) -> torch.Tensor:
+    def _global_labels(self, batch: EpisodeBatch) -> torch.Tensor:
         maps = torch.tensor(
             [[self.class_index[n] for n in e.class_names] for e in batch.episodes],
             device=self.device,
@@ -40,7 +42,7 @@ class FinetuneLearner(GradientLearner):
         ys = torch.cat([batch.support_y, batch.query_y], dim=1)
         return torch.gather(maps, 1, ys).reshape(-1)
 
-    def meta_step(self, batch, iteration: int) -> StepMetrics:
+    def meta_step(self, batch: EpisodeBatch, iteration: int) -> StepMetrics:
         self.model.train()
         x = torch.cat([batch.support_x, batch.query_x], dim=1)
         x = x.reshape(-1, *x.shape[2:])
@@ -57,11 +59,3 @@ class FinetuneLearner(GradientLearner):
             return StepMetrics(loss=loss.item())
         loss_value, acc = torch.stack([loss.detach(), self.correct(out.detach(), y)]).tolist()
         return StepMetrics(loss=loss_value, accuracy=acc)
-
-    def initial_params(self, support_x, support_y, ways, net=None):
-        params = dict(self.model.named_parameters())
-        if not self.regression:
-            w = params["head.weight"]
-            params["head.weight"] = w.new_zeros(ways, w.shape[1])
-            params["head.bias"] = w.new_zeros(ways)
-        return params

@@ -1,4 +1,4 @@
-"""MAML and its gradient-based relatives as switches on one functional inner loop.
+"""MAML and its gradient-based relatives: one functional inner loop, steered by a policy.
 
 ``maml``       Finn et al. 2017, second order (``first_order`` switches it to first order)
 ``fomaml``     first-order MAML: inner gradients are constants in the meta-gradient
@@ -10,6 +10,10 @@
 ``protomaml``  Triantafillou et al. 2020: the head starts from the prototypes (w = 2c,
                b = -|c|^2) of the support features, then MAML adapts every parameter
 
+What tells them apart is each one's `GradientPolicy` (`workbench.algorithms.policies`): the
+learner asks its policy which parameters adapt, at which rates, where the head starts and
+whether the meta-gradient is second order, and never looks at the algorithm's name.
+
 Example::
 
     learner = build_learner(config, model_info)
@@ -19,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -28,19 +33,22 @@ from torch.func import functional_call
 
 from workbench.algorithms.base import AdaptationTrace, Learner, StepMetrics, make_optimizer
 from workbench.algorithms.batched import (
+    TaskLossFn,
     batched_meta_gradient,
-    functional_gradient_step,
     tasks_per_chunk,
     unsupported_reason,
     vmap_safe_twin,
 )
-from workbench.algorithms.inner_loop import LrFn, Params, constant_lr, gradient_step
-from workbench.algorithms.mamlpp import (
-    PerStepBatchNorm,
-    PerStepLearningRates,
-    batchnorm_names,
-    msl_weights,
+from workbench.algorithms.inner_loop import (
+    LrFn,
+    Params,
+    constant_lr,
+    functional_gradient_step,
+    gradient_step,
 )
+from workbench.algorithms.mamlpp import PerStepBatchNorm, batchnorm_names
+from workbench.algorithms.policies import GradientPolicy
+from workbench.algorithms.rates import LearnedRates
 from workbench.config import ExperimentConfig
 from workbench.data.episodes import Episode, EpisodeBatch
 from workbench.models.backbones import head_keys
@@ -48,25 +56,15 @@ from workbench.models.backbones import head_keys
 log = logging.getLogger(__name__)
 
 
-def prototypes(features: torch.Tensor, labels: torch.Tensor, ways: int) -> torch.Tensor:
-    """Class means ``[ways, D]`` of support features ``[N, D]`` (any leading axes broadcast).
-
-    One product with the one-hot labels rather than an in-place scatter and a bincount, so the
-    same code runs inside `torch.func.vmap` (the task-batched Proto-MAML inner loop).
-    """
-    classes = torch.arange(ways, device=labels.device)
-    onehot = (labels.unsqueeze(-1) == classes).to(features.dtype)
-    counts = onehot.sum(-2).clamp_min(1)
-    return (onehot.transpose(-1, -2) @ features) / counts.unsqueeze(-1)
-
-
 class GradientLearner(Learner):
-    """MAML, first-order MAML, Meta-SGD, ANIL, MAML++ and Proto-MAML."""
+    """MAML, first-order MAML, Meta-SGD, ANIL, MAML++ and Proto-MAML, each as its ``policy``
+    tells (see `workbench.algorithms.policies`)."""
 
     def __init__(
         self,
         model: nn.Module,
         config: ExperimentConfig,
+        policy: GradientPolicy,
         *,
         regression: bool,
         device: torch.device,
@@ -74,43 +72,19 @@ class GradientLearner(Learner):
         super().__init__(model, regression=regression, device=device)
         alg = config.algorithm
         self.name = alg.name
+        self.policy = policy
         self.steps = alg.inner_steps
         self.inner_lr = alg.inner_lr
-        self.first_order = alg.first_order or alg.name == "fomaml"
-        self.protomaml = alg.name == "protomaml"
-        mamlpp = alg.name == "mamlpp"
-        self.msl = mamlpp and alg.msl
-        self.msl_iterations = alg.msl_iterations
-        self.da_iterations = alg.da_iterations if mamlpp else 0
-        self.running_bn = config.model.batchnorm == "running"
 
-        names = [n for n, _ in model.named_parameters()]
-        bn_names = batchnorm_names(model)
-        self.step_bn: PerStepBatchNorm | None = None
-        if mamlpp and (alg.bnwb or (alg.bnrs and self.running_bn)) and bn_names:
-            self.step_bn = PerStepBatchNorm(
-                model, self.steps, weights=alg.bnwb, statistics=alg.bnrs and self.running_bn
-            ).to(device)
-        if alg.name == "anil":
-            self.adapt_keys = head_keys(model)
-        elif self.step_bn is not None and self.step_bn.weights:
-            self.adapt_keys = [n for n in names if n not in bn_names]
-        else:
-            self.adapt_keys = names
-
-        self.learned_lr: nn.ParameterDict | PerStepLearningRates | None = None
-        if alg.name == "metasgd":
-            params = dict(model.named_parameters())
-            self.learned_lr = nn.ParameterDict(
-                {
-                    _safe(k): nn.Parameter(torch.full_like(params[k], alg.inner_lr))
-                    for k in self.adapt_keys
-                }
-            ).to(device)
-        elif mamlpp and alg.lslr:
-            self.learned_lr = PerStepLearningRates(self.adapt_keys, self.steps, alg.inner_lr).to(
-                device
-            )
+        step_bn = policy.step_batchnorm.build(model, self.steps) if policy.step_batchnorm else None
+        self.step_bn: PerStepBatchNorm | None = None if step_bn is None else step_bn.to(device)
+        per_step = set(batchnorm_names(model)) if step_bn is not None and step_bn.weights else set()
+        #: the parameters the inner loop adapts (not BatchNorm weights that MAML++ keeps per step)
+        self.adapt_keys = [k for k in policy.scope.keys(model) if k not in per_step]
+        rates = policy.rates.learned(
+            dict(model.named_parameters()), self.adapt_keys, self.steps, alg.inner_lr
+        )
+        self.learned_lr: LearnedRates | None = None if rates is None else rates.to(device)
         self.optimizer = make_optimizer(self.meta_parameters(), config.train.meta_lr)
 
         reason = self._per_task_reason(config)
@@ -143,11 +117,8 @@ class GradientLearner(Learner):
 
     # -- parameters --------------------------------------------------------------------------
     def meta_parameters(self) -> list[nn.Parameter]:
-        params = [
-            p
-            for n, p in self.model.named_parameters()
-            if not (self.protomaml and n.startswith("head."))
-        ]
+        unused = set() if self.policy.meta_learns_head else set(head_keys(self.model))
+        params = [p for n, p in self.model.named_parameters() if n not in unused]
         if self.learned_lr is not None:
             params += list(self.learned_lr.parameters())
         if self.step_bn is not None:
@@ -171,10 +142,7 @@ class GradientLearner(Learner):
     def _lr_fn(self, override: float | None = None) -> LrFn:
         if override is not None or self.learned_lr is None:
             return constant_lr(self.inner_lr if override is None else override)
-        if isinstance(self.learned_lr, PerStepLearningRates):
-            return self.learned_lr.rate
-        rates = self.learned_lr
-        return lambda name, step: rates[_safe(name)]
+        return self.learned_lr.rate
 
     # -- the model as a function of its parameters --------------------------------------------
     def forward(
@@ -211,17 +179,17 @@ class GradientLearner(Learner):
         ways: int,
         net: nn.Module | None = None,
     ) -> Params:
-        """The meta-learned starting point; Proto-MAML replaces the head by prototypes."""
-        params = dict(self.model.named_parameters())
-        if self.protomaml and not self.regression:
-            feats = self.forward(params, support_x, 0, features_only=True, net=net)
-            c = prototypes(feats, support_y, ways)
-            params["head.weight"] = 2 * c
-            params["head.bias"] = -(c * c).sum(-1)
-        return params
+        """The meta-learned starting point, its head as the policy starts it (Proto-MAML:
+        prototypes of the support features; the fine-tuning baseline: zero)."""
+        params: Params = dict(self.model.named_parameters())
+
+        def support_features() -> torch.Tensor:
+            return self.forward(params, support_x, 0, features_only=True, net=net)
+
+        return self.policy.head.start(params, support_features, support_y, ways)
 
     def second_order_at(self, iteration: int) -> bool:
-        return not self.first_order and iteration >= self.da_iterations
+        return self.policy.second_order_at(iteration)
 
     # -- meta-training -----------------------------------------------------------------------
     def inner_step(
@@ -242,12 +210,12 @@ class GradientLearner(Learner):
         order, it calls the model's vmap-safe twin (see `vmap_safe_twin`); first order, the
         model itself (its fused BatchNorm is differentiated correctly once, and is faster).
 
-        Proto-MAML always takes the functional route: its head ``2c`` is computed from the
-        body, and `torch.autograd.grad` with respect to the body would follow that path too
-        (a total derivative through the prototypes, at the first step only), whereas an inner
-        step is the partial derivative with respect to each fast weight, as in ``adapt``.
+        A head computed from the body (Proto-MAML's ``2c``) always takes the functional route:
+        `torch.autograd.grad` with respect to the body would follow that path too (a total
+        derivative through the prototypes, at the first step only), whereas an inner step is
+        the partial derivative with respect to each fast weight, as in ``adapt``.
         """
-        if functional or self.protomaml:
+        if functional or self.policy.head.depends_on_body:
             net = self.vmap_net() if functional and create_graph else None
 
             def support_loss(adapted: Params) -> torch.Tensor:
@@ -269,11 +237,12 @@ class GradientLearner(Learner):
         iteration: int,
         *,
         functional: bool = False,
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Meta-loss of one task and its detached (loss, acc, pre_loss, pre_acc) tensors.
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Meta-loss of one task and its detached figures ``[loss, acc, pre_loss, pre_acc]``
+        (``[loss, pre_loss]`` for regression).
 
         ``functional`` switches the inner gradient to `torch.func.grad`, so that this very
-        function can be mapped over the tasks of a meta-batch (`batched_task_losses`).
+        function can be mapped over the tasks of a meta-batch (`functional_task_loss`).
         """
         create_graph = self.second_order_at(iteration)
         lr = self._lr_fn()
@@ -284,7 +253,7 @@ class GradientLearner(Learner):
             pre = [self.loss(pre_out, query_y)]
             if not self.regression:
                 pre.append(self.correct(pre_out, query_y))
-        weights = msl_weights(self.steps, iteration, self.msl_iterations) if self.msl else None
+        weights = self.policy.query_loss_weights(self.steps, iteration)
         meta_loss = support_x.new_zeros(())
         query_out = pre_out
         for step in range(self.steps):
@@ -307,7 +276,13 @@ class GradientLearner(Learner):
         post = [final_loss] + (
             [] if self.regression else [self.correct(query_out.detach(), query_y)]
         )
-        return meta_loss, post + pre
+        return meta_loss, torch.stack(post + pre).detach()
+
+    def functional_task_loss(self, ways: int, iteration: int) -> TaskLossFn:
+        """`task_loss` of one task's four tensors with its inner gradients taken by
+        `torch.func.grad`: what the task-batched path maps over the tasks. The two paths thus
+        share every line of the algorithm and differ only in how the inner gradient is taken."""
+        return functools.partial(self.task_loss, ways=ways, iteration=iteration, functional=True)
 
     def meta_step(self, batch: EpisodeBatch, iteration: int) -> StepMetrics:
         """One meta-update: the task-batched path where it applies, else the per-task loop.
@@ -321,7 +296,8 @@ class GradientLearner(Learner):
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         if chunk > 1:
-            mean = batched_meta_gradient(self, batch, iteration, chunk)
+            task_loss = self.functional_task_loss(batch.episodes[0].ways, iteration)
+            mean = batched_meta_gradient(task_loss, batch, chunk)
         else:
             mean = self._per_task_meta_gradient(batch, iteration)
         self.optimizer.step()
@@ -378,8 +354,7 @@ class GradientLearner(Learner):
                 iteration,
             )
             (loss / tasks).backward()
-            stacked = torch.stack([f.detach() for f in figures])
-            totals = stacked if totals is None else totals + stacked
+            totals = figures if totals is None else totals + figures
         assert totals is not None
         return totals / tasks
 
@@ -449,7 +424,7 @@ class TraceRecorder:
         self.rows.append(row)
 
     def trace(self, inner_lr: float) -> AdaptationTrace:
-        cols = {k: [r[k].tolist() for r in self.rows] for k in self.rows[0]}
+        cols: dict[str, list[Any]] = {k: [r[k].tolist() for r in self.rows] for k in self.rows[0]}
         return AdaptationTrace(
             support_loss=cols["s_loss"],
             query_loss=cols["q_loss"],
@@ -470,8 +445,3 @@ def _metrics(values: list[float], regression: bool) -> StepMetrics:
     return StepMetrics(
         loss=values[0], accuracy=values[1], pre_loss=values[2], pre_accuracy=values[3]
     )
-
-
-def _safe(name: str) -> str:
-    """Parameter names as ParameterDict keys (which may not contain dots)."""
-    return name.replace(".", "__")

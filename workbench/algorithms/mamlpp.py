@@ -1,10 +1,10 @@
 """The MAML++ pieces (Antoniou et al. 2019, "How to train your MAML"), each a small module.
 
-- `PerStepLearningRates` (LSLR): one learned inner step size per parameter tensor and step.
 - `PerStepBatchNorm` (BNWB/BNRS): a BatchNorm scale/shift and running statistics per step.
 - `msl_weights` (MSL): how much each step's query loss counts, annealed to the last step.
-Derivative-order annealing (DA) and cosine annealing (CA) are schedule switches in the learner
-and the trainer.
+Per-layer per-step learning rates (LSLR) are `workbench.algorithms.rates.PerStepLearningRates`;
+derivative-order annealing (DA) is a switch of the MAML++ policy
+(`workbench.algorithms.policies`) and cosine annealing (CA) one of the trainer.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def _safe(name: str) -> str:
-    return name.replace(".", "__")
+from workbench.algorithms.rates import dotless
 
 
 def batchnorm_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -26,23 +24,6 @@ def batchnorm_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 def batchnorm_names(model: nn.Module) -> list[str]:
     """Parameter names that belong to BatchNorm layers (e.g. ``body.1.weight``)."""
     return [f"{n}.{p}" for n, m in batchnorm_modules(model) for p, _ in m.named_parameters()]
-
-
-class PerStepLearningRates(nn.Module):
-    """LSLR: ``rate(name, step)`` is a learned scalar per parameter tensor and inner step.
-
-    Steps beyond those trained (longer adaptation at test time) reuse the last step's rate.
-    """
-
-    def __init__(self, names: list[str], steps: int, init: float) -> None:
-        super().__init__()
-        self.steps = steps
-        self.rates = nn.ParameterDict(
-            {_safe(n): nn.Parameter(torch.full((steps,), float(init))) for n in names}
-        )
-
-    def rate(self, name: str, step: int) -> torch.Tensor:
-        return self.rates[_safe(name)][min(step, self.steps - 1)]
 
 
 class PerStepBatchNorm(nn.Module):
@@ -60,12 +41,12 @@ class PerStepBatchNorm(nn.Module):
             for name, module in batchnorm_modules(model):
                 if weights and module.affine:
                     for p, value in module.named_parameters():
-                        self.params[f"s{s}__{_safe(name)}__{p}"] = nn.Parameter(
+                        self.params[f"s{s}__{dotless(name)}__{p}"] = nn.Parameter(
                             value.detach().clone()
                         )
                 if statistics and module.track_running_stats:
-                    for b, value in module.named_buffers():
-                        self.register_buffer(f"s{s}__{_safe(name)}__{b}", value.detach().clone())
+                    for b, buffer in module.named_buffers():
+                        self.register_buffer(f"s{s}__{dotless(name)}__{b}", buffer.detach().clone())
 
     def at_step(self, step: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         s = min(step, self.steps - 1)

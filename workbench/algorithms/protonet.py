@@ -9,14 +9,9 @@ import torch
 from torch import nn
 
 from workbench.algorithms.base import AdaptationTrace, Learner, StepMetrics, make_optimizer
-from workbench.algorithms.gradient import prototypes
+from workbench.algorithms.prototypes import prototype_logits, prototypes
 from workbench.config import ExperimentConfig
 from workbench.data.episodes import Episode, EpisodeBatch
-
-
-def prototype_logits(query_features: torch.Tensor, protos: torch.Tensor) -> torch.Tensor:
-    """Logits ``-|f(q) - c_j|^2`` of each query for each class ``j``."""
-    return -torch.cdist(query_features, protos).pow(2)
 
 
 class ProtoNetLearner(Learner):

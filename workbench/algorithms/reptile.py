@@ -5,23 +5,26 @@ meta-gradient, so ``train.meta_lr`` plays the part of Reptile's outer step size.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from workbench.algorithms.base import StepMetrics
 from workbench.algorithms.gradient import GradientLearner
-from workbench.algorithms.inner_loop import gradient_step
+from workbench.algorithms.inner_loop import Params, gradient_step
+from workbench.data.episodes import EpisodeBatch
 
 
 class ReptileLearner(GradientLearner):
     """Inner SGD on mini-batches of the support set; adaptation at test time is the same SGD."""
 
-    def __init__(self, *args, inner_batch: int = 0, **kwargs) -> None:
+    def __init__(self, *args: Any, inner_batch: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.inner_batch = inner_batch
 
     def adapted_params(
         self, support_x: torch.Tensor, support_y: torch.Tensor, generator: torch.Generator
-    ) -> dict[str, torch.Tensor]:
+    ) -> Params:
         """Parameters after ``inner_steps`` SGD steps on (mini-batches of) the support set."""
         lr = self._lr_fn()
         fast = {k: v.detach().clone().requires_grad_() for k, v in self.model.named_parameters()}
@@ -35,10 +38,10 @@ class ReptileLearner(GradientLearner):
             fast = {k: v.detach().requires_grad_() for k, v in fast.items()}
         return fast
 
-    def meta_step(self, batch, iteration: int) -> StepMetrics:
+    def meta_step(self, batch: EpisodeBatch, iteration: int) -> StepMetrics:
         self.model.train()
         tasks = len(batch)
-        theta = dict(self.model.named_parameters())
+        theta: Params = dict(self.model.named_parameters())
         delta = {k: torch.zeros_like(v) for k, v in theta.items()}
         figures = []
         for t in range(tasks):
@@ -59,7 +62,7 @@ class ReptileLearner(GradientLearner):
                     row += [self.correct(post, qy), self.correct(pre, qy)]
                 figures.append(torch.stack(row))
         self.optimizer.zero_grad(set_to_none=True)
-        for k, p in theta.items():
+        for k, p in self.model.named_parameters():
             p.grad = delta[k] / tasks
         self.optimizer.step()
         values = torch.stack(figures).mean(0).tolist()

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from workbench.data.class_images import ClassImages
+from workbench.durable import atomic_open
 
 
 def cache_dir() -> Path:
@@ -51,19 +51,18 @@ def cached_class_images(kind: str, key: str, build: Callable[[], ClassImages]) -
     images = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        torch.save(
-            {
-                "images": images.images,
-                "class_names": images.class_names,
-                "counts": images.counts,
-                "sources": images.sources,
-                "name": images.name,
-                "meta": images.meta,
-            },
-            tmp,
-        )
-        os.replace(tmp, path)
+        with atomic_open(path) as fh:
+            torch.save(
+                {
+                    "images": images.images,
+                    "class_names": images.class_names,
+                    "counts": images.counts,
+                    "sources": images.sources,
+                    "name": images.name,
+                    "meta": images.meta,
+                },
+                fh,
+            )
     except OSError:
         pass  # a read-only or full cache only costs time
     return images

@@ -18,7 +18,7 @@ class ClassImages:
             images than ``n_per_class`` are padded; ``counts`` says how many are real.
         class_names: one readable name per class, e.g. ``"Latin/character03"`` or
             ``"Latin/character03 rot90"``.
-        counts: real images per class (``None``: every class is full).
+        counts: real images per class (left out or ``None``: every class is full).
         sources: per class, per image, where the image came from (a file path or a generator
             index such as ``"glyphs seed=0 alphabet=3 char=7 drawer=12"``), for the browser.
         name: a short description of the dataset and split, for messages and titles.
@@ -26,7 +26,7 @@ class ClassImages:
 
     images: torch.Tensor
     class_names: list[str]
-    counts: torch.Tensor | None = None
+    counts: torch.Tensor = None  # type: ignore[assignment]  # None: filled in __post_init__
     sources: list[list[str]] | None = None
     name: str = ""
     meta: dict = field(default_factory=dict)

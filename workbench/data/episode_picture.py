@@ -20,7 +20,7 @@ INK = (30, 30, 30)
 MUTED = (110, 110, 110)
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1
@@ -34,7 +34,7 @@ def _thumb(image: torch.Tensor, side: int) -> Image.Image:
         pil = Image.fromarray(array[:, :, 0], mode="L").convert("RGB")
     else:
         pil = Image.fromarray(array, mode="RGB")
-    return pil.resize((side, side), Image.NEAREST)
+    return pil.resize((side, side), Image.Resampling.NEAREST)
 
 
 def render_episode(episode: Episode, title: str = "", thumb: int = 64) -> Image.Image:

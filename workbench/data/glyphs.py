@@ -131,101 +131,128 @@ def _sample_bezier(ctrl: np.ndarray, steps: int) -> np.ndarray:
     return np.concatenate([first, second], axis=-2)
 
 
-def _characters(
-    rng: np.random.Generator, styles: dict[str, np.ndarray], alphabet: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The strokes of every character, vectorised over characters (one loop over stroke slots).
+def _noise(rng: np.random.Generator, scale: np.ndarray) -> np.ndarray:
+    """Normal noise with a per-character standard deviation ``scale [C]``."""
+    return rng.normal(0, 1, size=scale.shape[0]) * scale
 
-    Returns control points ``[C, S, 7, 2]`` in a box of about [-1, 1]^2, a validity mask
-    ``[C, S]`` and a stroke-width multiplier ``[C, S]`` (dots are drawn thicker).
-    """
-    c = alphabet.shape[0]
-    st = {k: v[alphabet] for k, v in styles.items()}
-    n_strokes = rng.integers(st["low"], st["high"] + 1)
-    valid = np.arange(MAX_STROKES)[None, :] < n_strokes[:, None]
-    ctrl = np.zeros((c, MAX_STROKES, 7, 2))
+
+def _smooth_stroke(
+    rng: np.random.Generator, a: np.ndarray, theta: np.ndarray, length: np.ndarray, curv: np.ndarray
+) -> np.ndarray:
+    """A line when curvature is low, a C or S curve otherwise: ``[C, 7, 2]`` from ``a``."""
+    b = a + length[:, None] * _unit(theta)
+    perp = _unit(theta + np.pi / 2)
+    m = (a + b) / 2 + perp * (_noise(rng, curv) * length)[:, None]
+    ang_am = np.arctan2(m[:, 1] - a[:, 1], m[:, 0] - a[:, 0])
+    ang_mb = np.arctan2(b[:, 1] - m[:, 1], b[:, 0] - m[:, 0])
+    t_mid = _unit(theta + _noise(rng, curv * 0.8))
+    half = np.linalg.norm(m - a, axis=1) / 3, np.linalg.norm(b - m, axis=1) / 3
+    t_a = _unit(ang_am + _noise(rng, curv))
+    t_b = _unit(ang_mb + _noise(rng, curv))
+    return _hermite(a, m, b, t_a, t_mid, t_mid, t_b, *half)
+
+
+def _corner_stroke(
+    rng: np.random.Generator,
+    a: np.ndarray,
+    theta: np.ndarray,
+    length: np.ndarray,
+    curv: np.ndarray,
+    snap: np.ndarray,
+) -> np.ndarray:
+    """Two nearly straight legs meeting at a sharp turn: ``[C, 7, 2]`` from ``a``."""
+    c = int(a.shape[0])
+    turn = rng.uniform(0.45 * np.pi, 0.85 * np.pi, size=c) * rng.choice([-1, 1], size=c)
+    snapped_turn = np.round(turn / (np.pi / 4)) * (np.pi / 4)
+    turn = np.where(rng.uniform(size=c) < snap, snapped_turn, turn)
+    leg1 = length * rng.uniform(0.4, 0.7, size=c)
+    leg2 = length * rng.uniform(0.4, 0.7, size=c)
+    cm = a + leg1[:, None] * _unit(theta)
+    cb = cm + leg2[:, None] * _unit(theta + turn)
+    d1 = _unit(theta + _noise(rng, curv * 0.3))
+    d2 = _unit(theta + turn + _noise(rng, curv * 0.3))
+    return _hermite(a, cm, cb, d1, _unit(theta), _unit(theta + turn), d2, leg1 / 3, leg2 / 3)
+
+
+def _circular_stroke(
+    rng: np.random.Generator,
+    a: np.ndarray,
+    theta: np.ndarray,
+    radius: np.ndarray,
+    sweep: np.ndarray,
+) -> np.ndarray:
+    """An arc (open) or loop (closed, ``sweep`` 2 pi) leaving ``a`` at ``theta``: two circular
+    segments, slightly elliptical, ``[C, 7, 2]``."""
+    c = int(a.shape[0])
+    centre = a - radius[:, None] * _unit(theta)
+    angles = theta[:, None] + sweep[:, None] * np.array([0.0, 0.5, 1.0])
+    pts = centre[:, None] + radius[:, None, None] * _unit(angles)
+    tangents = _unit(angles + np.sign(sweep)[:, None] * np.pi / 2)
+    handle = 4 / 3 * np.tan(np.abs(sweep) / 8) * radius
+    out = _hermite(
+        pts[:, 0],
+        pts[:, 1],
+        pts[:, 2],
+        tangents[:, 0],
+        tangents[:, 1],
+        tangents[:, 1],
+        tangents[:, 2],
+        handle,
+        handle,
+    )
+    squash = rng.uniform(0.7, 1.3, size=c)  # ellipse along the start direction
+    rel = out - centre[:, None]
+    u, v = _unit(theta)[:, None], _unit(theta + np.pi / 2)[:, None]
+    along, across = (rel * u).sum(-1, keepdims=True), (rel * v).sum(-1, keepdims=True)
+    return centre[:, None] + along * u + across * v * squash[:, None, None]
+
+
+def _stroke(
+    rng: np.random.Generator, st: dict[str, np.ndarray], ctrl: np.ndarray, s: int
+) -> np.ndarray:
+    """Stroke slot ``s`` of every character ``[C, 7, 2]``: its start (on an earlier stroke of
+    ``ctrl`` or anywhere), direction and length, and a kind (smooth, corner, arc, loop) drawn
+    from the alphabet's preferences."""
+    c = int(ctrl.shape[0])
+    # Start: on an earlier stroke (an end or its middle) or anywhere.
+    start = rng.uniform(-0.7, 0.7, size=(c, 2))
+    if s > 0:
+        attach = rng.uniform(size=c) < st["connect"]
+        prev = np.minimum((rng.uniform(size=c) * s).astype(int), s - 1)
+        where = rng.choice([0, 3, 6], size=c)
+        on_prev = ctrl[np.arange(c), prev, where]
+        start = np.where(attach[:, None], on_prev, start)
+
+    theta = rng.uniform(0, 2 * np.pi, size=c)
+    snapped = np.round(theta / (np.pi / 4)) * (np.pi / 4) + rng.normal(0, 0.04, size=c)
+    theta = np.where(rng.uniform(size=c) < st["snap"], snapped, theta)
+    length = rng.uniform(0.7, 1.5, size=c) * st["length"]
     curv = st["curvature"]
+
+    smooth = _smooth_stroke(rng, start, theta, length, curv)
+    corner = _corner_stroke(rng, start, theta, length, curv, st["snap"])
+    direction = rng.choice([-1.0, 1.0], size=c)
+    arc = _circular_stroke(
+        rng,
+        start,
+        theta,
+        length * rng.uniform(0.3, 0.5, size=c),
+        direction * rng.uniform(0.6 * np.pi, 1.4 * np.pi, size=c),
+    )
+    loop_radius = length * rng.uniform(0.22, 0.35, size=c)
+    loop = _circular_stroke(rng, start, theta, loop_radius, direction * 2 * np.pi)
+
+    # Kind 0..3 (smooth, corner, arc, loop) drawn from the alphabet's preferences.
     cum_kinds = np.cumsum(st["kinds"], axis=1)
+    kind = (rng.uniform(size=c)[:, None] > cum_kinds).sum(axis=1).clip(0, 3)
+    options = np.stack([smooth, corner, arc, loop], axis=1)  # [C, 4, 7, 2]
+    return options[np.arange(c), kind]
 
-    for s in range(MAX_STROKES - 1):
-        # Start: on an earlier stroke (an end or its middle) or anywhere.
-        start = rng.uniform(-0.7, 0.7, size=(c, 2))
-        if s > 0:
-            attach = rng.uniform(size=c) < st["connect"]
-            prev = np.minimum((rng.uniform(size=c) * s).astype(int), s - 1)
-            where = rng.choice([0, 3, 6], size=c)
-            on_prev = ctrl[np.arange(c), prev, where]
-            start = np.where(attach[:, None], on_prev, start)
 
-        theta = rng.uniform(0, 2 * np.pi, size=c)
-        snapped = np.round(theta / (np.pi / 4)) * (np.pi / 4) + rng.normal(0, 0.04, size=c)
-        theta = np.where(rng.uniform(size=c) < st["snap"], snapped, theta)
-        length = rng.uniform(0.7, 1.5, size=c) * st["length"]
-
-        def noise(scale: np.ndarray) -> np.ndarray:
-            return rng.normal(0, 1, size=c) * scale
-
-        # Smooth stroke (a line when curvature is low, a C or S curve otherwise).
-        a = start
-        b = a + length[:, None] * _unit(theta)
-        perp = _unit(theta + np.pi / 2)
-        m = (a + b) / 2 + perp * (noise(curv) * length)[:, None]
-        ang_am = np.arctan2(m[:, 1] - a[:, 1], m[:, 0] - a[:, 0])
-        ang_mb = np.arctan2(b[:, 1] - m[:, 1], b[:, 0] - m[:, 0])
-        t_mid = _unit(theta + noise(curv * 0.8))
-        half = np.linalg.norm(m - a, axis=1) / 3, np.linalg.norm(b - m, axis=1) / 3
-        smooth = _hermite(
-            a, m, b, _unit(ang_am + noise(curv)), t_mid, t_mid, _unit(ang_mb + noise(curv)), *half
-        )
-
-        # Corner: two nearly straight legs meeting at a sharp turn.
-        turn = rng.uniform(0.45 * np.pi, 0.85 * np.pi, size=c) * rng.choice([-1, 1], size=c)
-        snapped_turn = np.round(turn / (np.pi / 4)) * (np.pi / 4)
-        turn = np.where(rng.uniform(size=c) < st["snap"], snapped_turn, turn)
-        leg1 = length * rng.uniform(0.4, 0.7, size=c)
-        leg2 = length * rng.uniform(0.4, 0.7, size=c)
-        cm = a + leg1[:, None] * _unit(theta)
-        cb = cm + leg2[:, None] * _unit(theta + turn)
-        d1, d2 = _unit(theta + noise(curv * 0.3)), _unit(theta + turn + noise(curv * 0.3))
-        corner = _hermite(a, cm, cb, d1, _unit(theta), _unit(theta + turn), d2, leg1 / 3, leg2 / 3)
-
-        # Arc (open) and loop (closed): two circular segments, slightly elliptical.
-        def circular(radius: np.ndarray, sweep: np.ndarray) -> np.ndarray:
-            centre = a - radius[:, None] * _unit(theta)
-            angles = theta[:, None] + sweep[:, None] * np.array([0.0, 0.5, 1.0])
-            pts = centre[:, None] + radius[:, None, None] * _unit(angles)
-            tangents = _unit(angles + np.sign(sweep)[:, None] * np.pi / 2)
-            handle = 4 / 3 * np.tan(np.abs(sweep) / 8) * radius
-            out = _hermite(
-                pts[:, 0],
-                pts[:, 1],
-                pts[:, 2],
-                tangents[:, 0],
-                tangents[:, 1],
-                tangents[:, 1],
-                tangents[:, 2],
-                handle,
-                handle,
-            )
-            squash = rng.uniform(0.7, 1.3, size=c)  # ellipse along the start direction
-            rel = out - centre[:, None]
-            u, v = _unit(theta)[:, None], perp[:, None]
-            along, across = (rel * u).sum(-1, keepdims=True), (rel * v).sum(-1, keepdims=True)
-            return centre[:, None] + along * u + across * v * squash[:, None, None]
-
-        direction = rng.choice([-1.0, 1.0], size=c)
-        arc = circular(
-            length * rng.uniform(0.3, 0.5, size=c),
-            direction * rng.uniform(0.6 * np.pi, 1.4 * np.pi, size=c),
-        )
-        loop = circular(length * rng.uniform(0.22, 0.35, size=c), direction * 2 * np.pi)
-
-        # Kind 0..3 (smooth, corner, arc, loop) drawn from the alphabet's preferences.
-        kind = (rng.uniform(size=c)[:, None] > cum_kinds).sum(axis=1).clip(0, 3)
-        options = np.stack([smooth, corner, arc, loop], axis=1)  # [C, 4, 7, 2]
-        ctrl[:, s] = options[np.arange(c), kind]
-
-    # Fit every character's real curve extent (not the control hull) into its alphabet's box.
+def _fit_into_box(ctrl: np.ndarray, valid: np.ndarray, st: dict[str, np.ndarray]) -> np.ndarray:
+    """Every character's real curve extent (not the control hull) fitted into its alphabet's
+    box, then slanted."""
+    c = int(ctrl.shape[0])
     pts = _sample_bezier(ctrl, 9).reshape(c, -1, 2)
     mask = np.repeat(valid, 18, axis=1)[:, :, None]
     lo = np.where(mask, pts, np.inf).min(axis=1)
@@ -236,19 +263,51 @@ def _characters(
     ctrl = (ctrl - centre[:, None, None]) * scale[:, None, None, None]
     slant = st["slant"][:, None, None]
     ctrl[..., 0] = (ctrl[..., 0] - slant * ctrl[..., 1]) / (1 + np.abs(slant))
+    return ctrl
 
-    # Diacritic dot: in the slot after the last stroke, at the candidate spot farthest from ink.
-    has_dot = rng.uniform(size=c) < st["dot"]
+
+def _add_dots(
+    rng: np.random.Generator,
+    ctrl: np.ndarray,
+    valid: np.ndarray,
+    n_strokes: np.ndarray,
+    dot_chance: np.ndarray,
+) -> np.ndarray:
+    """Diacritic dots, in place: in the slot after the last stroke, at the candidate spot
+    farthest from ink. Returns the stroke-width multipliers ``[C, S]`` (dots are thicker)."""
+    c = int(ctrl.shape[0])
+    mask = np.repeat(valid, 18, axis=1)
+    has_dot = rng.uniform(size=c) < dot_chance
     candidates = rng.uniform(-0.85, 0.85, size=(c, 12, 2))
     ink = _sample_bezier(ctrl, 9).reshape(c, -1, 2)
     gap = np.linalg.norm(candidates[:, :, None] - ink[:, None], axis=-1)
-    gap = np.where(mask[:, None, :, 0], gap, np.inf).min(axis=2)
+    gap = np.where(mask[:, None, :], gap, np.inf).min(axis=2)
     spot = candidates[np.arange(c), gap.argmax(axis=1)]
     rows = np.nonzero(has_dot)[0]
     ctrl[rows, n_strokes[rows]] = spot[rows, None]
     valid[rows, n_strokes[rows]] = True
     width = np.ones((c, MAX_STROKES))
     width[rows, n_strokes[rows]] = 1.5
+    return width
+
+
+def _characters(
+    rng: np.random.Generator, styles: dict[str, np.ndarray], alphabet: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The strokes of every character, vectorised over characters (one loop over stroke slots).
+
+    Returns control points ``[C, S, 7, 2]`` in a box of about [-1, 1]^2, a validity mask
+    ``[C, S]`` and a stroke-width multiplier ``[C, S]`` (dots are drawn thicker).
+    """
+    c = int(alphabet.shape[0])
+    st = {k: v[alphabet] for k, v in styles.items()}
+    n_strokes = rng.integers(st["low"], st["high"] + 1)
+    valid = np.arange(MAX_STROKES)[None, :] < n_strokes[:, None]
+    ctrl = np.zeros((c, MAX_STROKES, 7, 2))
+    for s in range(MAX_STROKES - 1):
+        ctrl[:, s] = _stroke(rng, st, ctrl, s)
+    ctrl = _fit_into_box(ctrl, valid, st)
+    width = _add_dots(rng, ctrl, valid, n_strokes, st["dot"])
     return ctrl, valid, width
 
 
@@ -406,7 +465,7 @@ def generate_glyphs(seed: int, image_size: int, progress: ProgressFn | None = No
     ctrl, valid, width = _characters(rng, styles, alphabet)
     pts, half = _drawings(rng, ctrl, width, styles["width"][alphabet], render_size)
 
-    c = ctrl.shape[0]
+    c = int(ctrl.shape[0])
     total = c * N_DRAWERS
     flat_ctrl = pts.reshape(total, MAX_STROKES, 7, 2)
     flat_half = half.reshape(total, MAX_STROKES)
@@ -426,7 +485,9 @@ def generate_glyphs(seed: int, image_size: int, progress: ProgressFn | None = No
             progress(0.05 + 0.9 * stop / total, f"drawing glyphs: {stop}/{total} images")
 
     counters = np.concatenate([np.arange(k) for k in per_alphabet])
-    class_names = [f"{alphabet_name(a)}/character{i + 1:02d}" for a, i in zip(alphabet, counters)]
+    class_names = [
+        f"{alphabet_name(int(a))}/character{i + 1:02d}" for a, i in zip(alphabet, counters)
+    ]
     sources = [
         [
             f"glyphs seed={seed} alphabet={a + 1} character={i + 1} drawer={d + 1}"

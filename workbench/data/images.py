@@ -4,9 +4,10 @@ Everything here turns user files into uint8 tensors ``[C, H, W]`` (C = 1 or 3) o
 `DatasetError` that names the file and says what is wrong with it in plain words, so a bad file
 in a folder of thousands is reported, not a traceback from a decoder.
 
-Decoding uses ``torchvision.io`` for the formats and colour types it handles correctly (PNG
-without a palette or transparency key, JPEG, WebP) because it is fast, and PIL for the rest (GIF,
-BMP, TIFF, palette PNGs, and as a second opinion when torchvision refuses a file).
+Pillow identifies every file from its header (format, palette, transparency key). Decoding uses
+``torchvision.io`` for the formats and colour types it handles correctly (PNG without a palette or
+transparency key, JPEG, WebP) because it is fast, and Pillow for the rest (GIF, BMP, TIFF, palette
+PNGs, and as a second opinion when torchvision refuses a file).
 
 The module also holds the few class-level helpers more than one loader needs: padding ragged
 classes into one tensor, rotated copies as new classes, and the seeded class split.
@@ -19,11 +20,13 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from workbench.data.class_images import ClassImages
 from workbench.errors import DatasetError
@@ -75,21 +78,40 @@ def read_file(path: str | os.PathLike[str]) -> bytes:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}", str(path)) from None
 
 
-def sniff_format(data: bytes) -> str | None:
-    """The image format from the file's first bytes (its signature), or None if unknown."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if data.startswith(b"BM"):
-        return "BMP"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    return None
+@dataclass(frozen=True)
+class ImageProbe:
+    """What Pillow reads from an image's header: its format (Pillow's name: ``PNG``, ``JPEG``,
+    ``GIF``, ``BMP``, ``WEBP``, ``TIFF``...; None when no decoder recognises the data) and whether
+    it has a palette or a transparency key (PNGs torchvision would decode wrongly)."""
+
+    format: str | None
+    palette_or_key: bool = False
+
+
+def _readable_formats() -> dict[str, Callable[[bytes], object]]:
+    """Pillow's signature tests of the formats behind `IMAGE_EXTENSIONS`, by format name."""
+    Image.init()
+    names = {f for ext, f in Image.registered_extensions().items() if ext in IMAGE_EXTENSIONS}
+    return {f: accept for f, (_, accept) in Image.OPEN.items() if f in names and accept}
+
+
+def probe_image(data: bytes) -> ImageProbe:
+    """Identify `data` through Pillow, reading only its header.
+
+    When the header itself is cut short Pillow cannot open the file, yet its signature tests
+    (the ones `Image.open` runs first) still name the format, so a damaged PNG is reported as a
+    damaged PNG and a text file as not an image.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fmt = "JPEG" if im.format == "MPO" else im.format  # MPO: a camera's multi-JPEG
+            return ImageProbe(fmt, im.mode in ("P", "PA") or "transparency" in im.info)
+    except Exception:  # UnidentifiedImageError, or a header too short to parse
+        prefix = data[:16]
+        for fmt, accept in _readable_formats().items():
+            if accept(prefix):
+                return ImageProbe(fmt)
+        return ImageProbe(None)
 
 
 def decode_image_bytes(data: bytes, source: str) -> torch.Tensor:
@@ -101,10 +123,11 @@ def decode_image_bytes(data: bytes, source: str) -> torch.Tensor:
     """
     if not data:
         raise DatasetError(f"{source} is empty (0 bytes); it is not a readable image", source)
-    fmt = sniff_format(data)
+    probe = probe_image(data)
+    fmt = probe.format
     image: torch.Tensor | None = None
     tv_error = ""
-    if fmt in ("PNG", "JPEG", "WebP") and not _needs_pil(data, fmt):
+    if fmt in ("PNG", "JPEG", "WEBP") and not probe.palette_or_key:
         try:
             image = _decode_torchvision(data, fmt)
         except Exception as exc:  # torchvision raises RuntimeError/ValueError with C++ detail
@@ -112,19 +135,8 @@ def decode_image_bytes(data: bytes, source: str) -> torch.Tensor:
     if image is None:
         try:
             image = _decode_pil(data)
-        except ImportError:
-            if tv_error:
-                raise DatasetError(
-                    f"cannot decode {source}: the {fmt} data is damaged or cut short ({tv_error})",
-                    source,
-                ) from None
-            raise DatasetError(
-                f"cannot decode {source}: {fmt or 'this'} format needs the Pillow package "
-                "(pip install pillow)",
-                source,
-            ) from None
         except Exception as exc:
-            if type(exc).__name__ == "DecompressionBombError":
+            if isinstance(exc, Image.DecompressionBombError):
                 raise DatasetError(
                     f"{source} is too large to decode safely ({exc})", source
                 ) from None
@@ -143,20 +155,10 @@ def decode_image_bytes(data: bytes, source: str) -> torch.Tensor:
     return _normalise(image)
 
 
-def _needs_pil(data: bytes, fmt: str) -> bool:
-    """PNGs torchvision would decode wrongly: palette (it returns indices) or a tRNS key."""
-    if fmt != "PNG" or len(data) < 26:
-        return False
-    colour_type = data[25]
-    idat = data.find(b"IDAT")
-    has_trns = data.find(b"tRNS", 0, idat if idat > 0 else len(data)) > 0
-    return colour_type == 3 or has_trns
-
-
 def _decode_torchvision(data: bytes, fmt: str) -> torch.Tensor:
     """Decode with torchvision. Its decoders warn that they are deprecated in favour of
     TorchCodec; the warning is silenced here (it would repeat per image), and if a future
-    torchvision drops them, the ImportError sends every file to PIL instead."""
+    torchvision drops them, the ImportError sends every file to Pillow instead."""
     from torchvision.io import ImageReadMode, decode_image
 
     buf = torch.frombuffer(bytearray(data), dtype=torch.uint8)
@@ -171,8 +173,6 @@ def _decode_torchvision(data: bytes, fmt: str) -> torch.Tensor:
 
 
 def _decode_pil(data: bytes) -> torch.Tensor:
-    from PIL import Image
-
     with Image.open(io.BytesIO(data)) as im:
         im.seek(0)  # first frame of an animated GIF
         im.load()

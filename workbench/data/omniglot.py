@@ -239,10 +239,10 @@ def _decode_all(
     done = 0
     try:
         for key in keys:
-            source, members = chars[key]
+            source, files = chars[key]
             alphabet_set.setdefault(key[0], source.name)
             images, names = [], []
-            for m in members:
+            for m in files:
                 where = f"{source.path}/{m}"
                 if source.is_zip:
                     if source.path not in zips:
@@ -261,7 +261,7 @@ def _decode_all(
                 names.append(where)
             per_class.append(images)
             sources.append(names)
-            done += len(members)
+            done += len(files)
             if len(per_class) % 20 == 0:
                 progress(0.95 * done / total, f"Omniglot: decoded {done} of {total} images")
     finally:

@@ -9,13 +9,15 @@ from workbench.config import DataConfig
 from workbench.data.class_images import ClassImages
 from workbench.data.episodes import EpisodeSampler, Sampler
 from workbench.data.sinusoid import SinusoidSampler
+from workbench.data.split_cache import SplitCache, shared_splits
 from workbench.errors import ConfigError
 
 ProgressFn = Callable[[float, str], None]
 
 
 def load_split(data: DataConfig, split: str, progress: ProgressFn | None = None) -> ClassImages:
-    """The images of one split (``train``, ``val``, ``test`` or ``all``) of an image dataset."""
+    """The images of one split (``train``, ``val``, ``test`` or ``all``) of an image dataset,
+    loaded now (`make_sampler` and the views go through the shared `SplitCache` instead)."""
     if data.dataset == "glyphs":
         from workbench.data.glyphs import load_glyphs as loader
     elif data.dataset == "omniglot":
@@ -32,11 +34,15 @@ def load_split(data: DataConfig, split: str, progress: ProgressFn | None = None)
 
 
 def make_sampler(
-    data: DataConfig, split: str, seed: int, progress: ProgressFn | None = None
+    data: DataConfig,
+    split: str,
+    seed: int,
+    progress: ProgressFn | None = None,
+    splits: SplitCache | None = None,
 ) -> Sampler:
-    """An indexable episode sampler over one split, shaped by ``data.ways/shots/queries``."""
+    """An indexable episode sampler over one split, shaped by ``data.ways/shots/queries``; the
+    images come from ``splits`` (default: the process's shared cache of loaded splits)."""
     if data.dataset == "sinusoid":
         return SinusoidSampler(data.shots, data.queries, seed, split)
-    return EpisodeSampler(
-        load_split(data, split, progress), data.ways, data.shots, data.queries, seed
-    )
+    images = (splits or shared_splits()).get(data, split, progress)
+    return EpisodeSampler(images, data.ways, data.shots, data.queries, seed)

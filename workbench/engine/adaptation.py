@@ -30,6 +30,7 @@ from workbench.config import DataConfig, ExperimentConfig, from_dict
 from workbench.data.episodes import Episode, EpisodeSampler, Sampler
 from workbench.data.registry import make_sampler
 from workbench.data.sinusoid import X_RANGE
+from workbench.data.split_cache import SplitCache, shared_splits
 from workbench.engine.evaluate import EvaluationResult, evaluate, mean_ci95
 from workbench.engine.evaluation_run import (
     WAYS_FREE,
@@ -216,13 +217,14 @@ def check_compatible(model: ExperimentConfig, data: DataConfig) -> None:
 
 
 class SamplerCache:
-    """Episode samplers by (data settings, split, seed), so stepping through episode indices
-    does not reload a split. Thread-safe; keeps the few most recent."""
+    """Where the adaptation engine's episode samplers get their images: the shared cache of
+    loaded splits (`workbench.data.split_cache`), so stepping through episode indices, the
+    episode browser and the trainer never load a split twice. A sampler is a cheap view over
+    the cached images, so none is kept here: holding samplers would hold images the shared cache
+    has already evicted. Thread-safe, as the split cache is."""
 
-    def __init__(self, size: int = 4) -> None:
-        self._size = size
-        self._items: dict[tuple, Sampler] = {}
-        self._lock = threading.Lock()
+    def __init__(self, splits: SplitCache | None = None) -> None:
+        self.splits = splits or shared_splits()
 
     def get(
         self,
@@ -231,16 +233,7 @@ class SamplerCache:
         seed: int,
         progress: Callable[[float, str], None] | None = None,
     ) -> Sampler:
-        key = (repr(data), split, int(seed))
-        with self._lock:
-            if key in self._items:
-                return self._items[key]
-        sampler = make_sampler(data, split, seed, progress)
-        with self._lock:
-            self._items[key] = sampler
-            while len(self._items) > self._size:
-                self._items.pop(next(iter(self._items)))
-        return sampler
+        return make_sampler(data, split, int(seed), progress, self.splits)
 
 
 def sample_episode(
@@ -404,7 +397,7 @@ def aggregate(
         sampler,
         episodes,
         steps,
-        inner_lr=inner_lr,  # type: ignore[arg-type]
+        inner_lr=inner_lr,
         progress=progress,
         cancel=cancel,
         split=split,

@@ -12,11 +12,12 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-from workbench.algorithms.base import AdaptationTrace, Learner
-from workbench.data.episodes import Sampler
+from workbench.algorithms.base import AdaptationTrace
+from workbench.data.episodes import Episode, Sampler
 
 ProgressFn = Callable[[int, int], None]
 
@@ -95,8 +96,17 @@ def summarise(
     return result
 
 
+class Adapter(Protocol):
+    """What the protocol needs of a model: adapt to an episode and say what each step did (a
+    `Learner`, or a wrapper that also keeps the traces)."""
+
+    def adapt(
+        self, episode: Episode, steps: int, inner_lr: float | None = None
+    ) -> AdaptationTrace: ...
+
+
 def evaluate(
-    learner: Learner,
+    learner: Adapter,
     sampler: Sampler,
     episodes: int,
     steps: int,

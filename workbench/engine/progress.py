@@ -1,8 +1,10 @@
-"""Iterations per second and time remaining, shared by the command line and the window."""
+"""Iterations per second and time remaining: the window's status bar, and the command line's
+progress lines when stderr is a log rather than a terminal (a terminal gets a tqdm bar)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 
 def format_duration(seconds: float | None) -> str:
@@ -22,7 +24,7 @@ class RateMeter:
     validation pass moves the estimate gently instead of making it jump.
     """
 
-    def __init__(self, half_life: float = 5.0, clock=time.monotonic) -> None:
+    def __init__(self, half_life: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.half_life = half_life
         self.clock = clock
         self.rate: float | None = None

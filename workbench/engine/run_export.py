@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.durable import atomic_write_text
 from workbench.engine.runs import RunInfo, RunStore, protocol_text, run_info
 from workbench.errors import RunError
 
@@ -322,7 +323,7 @@ def write_text(path: str | Path, text: str) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        atomic_write_text(path, text)
     except OSError as exc:
         raise RunError(f"could not write {path}: {exc.strerror or exc}") from None
     return path

@@ -22,15 +22,12 @@ from workbench.algorithms import DataInfo, Learner, build_learner
 from workbench.config import ExperimentConfig, to_dict
 from workbench.data.episodes import EpisodeBatch, Sampler
 from workbench.engine import events as ev
+from workbench.engine.episode_seeds import episode_seed
 from workbench.engine.evaluate import EvaluationResult, evaluate
 from workbench.engine.runs import RunStore
 from workbench.errors import RunError, TrainingError, WorkbenchError
 
 ProgressFn = Callable[[float, str], None]
-
-#: validation episodes are drawn with ``train.seed + VAL_SEED_OFFSET``: fixed for a run, and a
-#: different stream from the training episodes
-VAL_SEED_OFFSET = 7919
 
 
 def pick_device(choice: str) -> torch.device:
@@ -50,12 +47,14 @@ def model_signature(learner: Learner) -> dict[str, list[int]]:
 def load_data(
     config: ExperimentConfig, progress: ProgressFn | None = None
 ) -> tuple[Sampler, Sampler, DataInfo]:
-    """Training and validation samplers, and what the learner must know of the data."""
+    """Training and validation samplers, and what the learner must know of the data. The
+    images come from the shared cache of loaded splits, so a split the window has already
+    loaded (to browse or adapt) is not loaded again."""
     from workbench.data.episodes import EpisodeSampler
     from workbench.data.registry import make_sampler
 
-    train = make_sampler(config.data, "train", config.train.seed, progress)
-    val = make_sampler(config.data, "val", config.train.seed + VAL_SEED_OFFSET, progress)
+    train = make_sampler(config.data, "train", episode_seed(config, "train"), progress)
+    val = make_sampler(config.data, "val", episode_seed(config, "val"), progress)
     info = DataInfo()
     if isinstance(train, EpisodeSampler):
         info = DataInfo(train.images.image_shape[0], tuple(train.images.class_names))

@@ -9,6 +9,9 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
 
 from workbench.errors import WorkbenchError
+from workbench.gui import platform_check
+
+APP_NAME = "Meta-Learning Workbench"
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -18,7 +21,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName("MetaLearningWorkbench")
     app.setApplicationName("workbench")
-    app.setApplicationDisplayName("Meta-Learning Workbench")
+    app.setApplicationDisplayName(APP_NAME)
     return app  # type: ignore[return-value]
 
 
@@ -38,6 +41,17 @@ def configure_torch_threads() -> int:
 
 
 def run_app(config_path_or_preset: str | None = None) -> int:
+    """Open the main window, unless Qt cannot open one here: then say why (which system
+    library is missing, which package has it) on stderr and return 1, before Qt aborts the
+    process with a message that names neither."""
+    problem = platform_check.platform_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    return open_main_window(config_path_or_preset)
+
+
+def open_main_window(config_path_or_preset: str | None = None) -> int:
     """Open the main window (with a TOML file or preset in the form) and run until it closes."""
     app = make_application()
     configure_torch_threads()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+import workbench
+from workbench.gui.app import APP_NAME
+
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> None:
     """A readable message; a traceback, when there is one, stays behind "Show Details..."."""
@@ -35,5 +38,14 @@ def confirm_stop_training(parent: QWidget | None) -> bool:
     return answer == QMessageBox.Yes
 
 
-def show_about(parent: QWidget | None, text: str) -> None:
-    QMessageBox.about(parent, "About Meta-Learning Workbench", text)
+def show_about(parent: QWidget | None) -> None:
+    """Version, what the workbench is for, and that the window is optional."""
+    text = (
+        f"<b>{APP_NAME}</b> {workbench.__version__}<br><br>"
+        "Train, inspect and demonstrate few-shot meta-learning: MAML and its relatives, "
+        "Prototypical Networks, Reptile and a fine-tuning baseline, on embedded glyphs, "
+        "sinusoids, Omniglot, mini-ImageNet or your own folders.<br><br>"
+        "The same engine runs without the window: <code>workbench train demo</code>.<br>"
+        "License: MIT."
+    )
+    QMessageBox.about(parent, f"About {APP_NAME}", text)

@@ -88,7 +88,7 @@ def take_screenshots(
             loop.quit()
 
         window.session.finished.connect(done)
-        window.start_training()
+        window.training_control.start_training()
         QTimer.singleShot(30 * 60 * 1000, loop.quit)  # a hard limit, far above a normal run
         loop.exec()
         if result.get("status") != "finished":

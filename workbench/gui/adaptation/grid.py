@@ -2,15 +2,14 @@
 
 One row per class: the class's support image(s) first (muted frame, caption "support"), then
 its query images framed green when predicted right and red when wrong, captioned with the
-predicted label and its confidence. Built on the episode browser's `ImageGrid`.
+predicted label and its confidence (`workbench.engine.predictions` says which are right).
+Built on the shared `ImageGrid`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from workbench.algorithms.base import AdaptationTrace
 from workbench.data.episodes import Episode
+from workbench.engine.predictions import StepPredictions
 from workbench.gui.theme import Theme
 from workbench.gui.widgets.image_grid import (
     GridRow,
@@ -21,33 +20,6 @@ from workbench.gui.widgets.image_grid import (
 )
 
 SECTION = "adapted"
-
-
-@dataclass
-class StepPredictions:
-    """The predictions shown: per query image, label, confidence and whether it is right."""
-
-    step: int
-    labels: list[int]
-    confidences: list[float]
-    correct: list[bool]
-
-    @property
-    def accuracy(self) -> float:
-        return sum(self.correct) / max(1, len(self.correct))
-
-
-def predictions_at(trace: AdaptationTrace, episode: Episode, step: int) -> StepPredictions:
-    """The trace's query predictions after ``step`` steps (clamped to the steps it has)."""
-    s = min(step, len(trace.query_predictions) - 1)
-    labels = [int(v) for v in trace.query_predictions[s]]
-    truth = episode.query_y.tolist()
-    return StepPredictions(
-        s,
-        labels,
-        [float(c) for c in trace.query_confidences[s]],
-        [p == t for p, t in zip(labels, truth)],
-    )
 
 
 def episode_section(episode: Episode) -> GridSection:

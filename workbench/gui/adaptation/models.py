@@ -10,9 +10,11 @@ background job that adapts.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -43,6 +45,15 @@ class LiveRun:
     config: ExperimentConfig
     iteration: int = 0
     total: int = 0
+
+    @classmethod
+    def of(cls, trainer: Any) -> LiveRun | None:
+        """The run ``trainer`` (the context's live `Trainer`, or None) is training, if any."""
+        if trainer is None or getattr(trainer, "store", None) is None:
+            return None
+        return cls(
+            str(trainer.store.path), trainer.config, int(trainer.iteration), int(trainer.total)
+        )
 
 
 def run_title(info: RunInfo) -> str:
@@ -232,6 +243,17 @@ class ModelPicker(QWidget):
     def sources(self) -> list[ad.ModelSource]:
         primary = self.primary_source()
         return ([primary] if primary else []) + self.compare_sources()[: ad.MAX_MODELS - 1]
+
+    def labelled_sources(self) -> list[ad.ModelSource]:
+        """`sources` with legend-sized, distinct labels (`short_label`, numbered on repeats)."""
+        out, seen = [], {}
+        for source in self.sources():
+            label = self.short_label(source)
+            seen[label] = seen.get(label, 0) + 1
+            if seen[label] > 1:
+                label = f"{label} #{seen[label]}"
+            out.append(dataclasses.replace(source, label=label))
+        return out
 
     def compare_candidates(self) -> list[ad.ModelSource]:
         return [

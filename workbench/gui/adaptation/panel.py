@@ -1,9 +1,12 @@
 """The adaptation viewer's left column: models, the episode, the inner loop and the aggregate.
 
-Only widgets and the values they hold; the view decides what to do with them.
+Only widgets and the values they hold (an episode handed over from the Episodes view is one of
+them); the view decides what to do with them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -23,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.config import ExperimentConfig
+from workbench.engine import adaptation as ad
+from workbench.engine.episode_seeds import episode_seed as experiment_seed
 from workbench.gui.adaptation.models import ModelPicker
-from workbench.gui.episodes.settings import experiment_seed
 from workbench.gui.theme import LIGHT, Theme
 
 SPLITS = ("train", "val", "test")
@@ -52,7 +56,7 @@ class _Spin(QSpinBox):
 class AdaptationPanel(QWidget):
     """Signals: ``adaptRequested``, ``aggregateRequested``, ``cancelRequested``,
     ``episodeChanged`` (split, seed or index edited), ``useIndexRequested`` (leave the
-    handed-over episode)."""
+    handed-over episode). Either edit leaves an episode handed over by `hand_over`."""
 
     adaptRequested = Signal()
     aggregateRequested = Signal()
@@ -65,8 +69,18 @@ class AdaptationPanel(QWidget):
         self.models = ModelPicker()
         models_box = QGroupBox("Models")
         QVBoxLayout(models_box).addWidget(self.models)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 4, 8)
+        layout.addWidget(models_box)
+        layout.addWidget(self._build_episode_box())
+        layout.addWidget(self._build_inner_loop_box())
+        layout.addWidget(self._build_aggregate_box())
+        layout.addStretch(1)
+        self._muted: list[QLabel] = [self.handed_label]
+        self._config: ExperimentConfig | None = None
+        self._handed: dict[str, Any] | None = None
 
-        # -- episode ------------------------------------------------------------------------------
+    def _build_episode_box(self) -> QGroupBox:
         self.split_combo = QComboBox()
         self.split_combo.addItems(SPLITS)
         self.split_combo.setCurrentText("test")
@@ -84,25 +98,25 @@ class AdaptationPanel(QWidget):
         self.handed_label = QLabel()
         self.handed_label.setWordWrap(True)
         self.use_index_button = QPushButton("Sample by index instead")
-        self.use_index_button.clicked.connect(self.useIndexRequested)
-        handed = QWidget()
-        hl = QVBoxLayout(handed)
+        self.use_index_button.clicked.connect(self._use_index)
+        self.handed = QWidget()
+        hl = QVBoxLayout(self.handed)
         hl.setContentsMargins(0, 0, 0, 0)
         hl.addWidget(self.handed_label)
         hl.addWidget(self.use_index_button)
-        self.handed = handed
         self.handed.setVisible(False)
-        episode_box = QGroupBox("Episode")
-        ef = QFormLayout(episode_box)
-        ef.addRow("Split", self.split_combo)
-        ef.addRow("Seed", self.seed_spin)
-        ef.addRow("Index", self.index_spin)
-        ef.addRow(self.handed)
+        box = QGroupBox("Episode")
+        form = QFormLayout(box)
+        form.addRow("Split", self.split_combo)
+        form.addRow("Seed", self.seed_spin)
+        form.addRow("Index", self.index_spin)
+        form.addRow(self.handed)
         for w in (self.seed_spin, self.index_spin):
-            w.valueChanged.connect(self.episodeChanged)
+            w.valueChanged.connect(self._episode_edited)
         self.split_combo.currentIndexChanged.connect(self._split_changed)
+        return box
 
-        # -- inner loop ---------------------------------------------------------------------------
+    def _build_inner_loop_box(self) -> QGroupBox:
         self.lr_check = QCheckBox("Own inner learning rate")
         self.lr_check.setToolTip(
             "Off: each model adapts with the rate it was trained with (learned "
@@ -129,14 +143,15 @@ class AdaptationPanel(QWidget):
             "Adapt every chosen model to the episode, step 0 (before) to the number of steps"
         )
         self.adapt_button.clicked.connect(self.adaptRequested)
-        adapt_box = QGroupBox("Inner loop")
-        af = QFormLayout(adapt_box)
-        af.addRow(self.lr_check)
-        af.addRow("Inner LR", self.lr_spin)
-        af.addRow("Steps", self.steps_spin)
-        af.addRow(self.adapt_button)
+        box = QGroupBox("Inner loop")
+        form = QFormLayout(box)
+        form.addRow(self.lr_check)
+        form.addRow("Inner LR", self.lr_spin)
+        form.addRow("Steps", self.steps_spin)
+        form.addRow(self.adapt_button)
+        return box
 
-        # -- aggregate ---------------------------------------------------------------------------
+    def _build_aggregate_box(self) -> QGroupBox:
         self.episodes_spin = _Spin(
             1, 100_000, 100, "Episodes to adapt to (the evaluation protocol)"
         )
@@ -161,23 +176,14 @@ class AdaptationPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.progress.setFormat("%v / %m")
-        agg_box = QGroupBox("Over many episodes")
-        gf = QFormLayout(agg_box)
-        gf.addRow("Episodes", self.episodes_spin)
-        gf.addRow("Split", self.agg_split_combo)
-        gf.addRow("Seed", self.agg_seed_spin)
-        gf.addRow(buttons)
-        gf.addRow(self.progress)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 4, 8)
-        layout.addWidget(models_box)
-        layout.addWidget(episode_box)
-        layout.addWidget(adapt_box)
-        layout.addWidget(agg_box)
-        layout.addStretch(1)
-        self._muted: list[QLabel] = [self.handed_label]
-        self._config: ExperimentConfig | None = None
+        box = QGroupBox("Over many episodes")
+        form = QFormLayout(box)
+        form.addRow("Episodes", self.episodes_spin)
+        form.addRow("Split", self.agg_split_combo)
+        form.addRow("Seed", self.agg_seed_spin)
+        form.addRow(buttons)
+        form.addRow(self.progress)
+        return box
 
     def _split_changed(self) -> None:
         """A new split brings the seed the experiment draws that split with (as in the browser)."""
@@ -185,7 +191,15 @@ class AdaptationPanel(QWidget):
             self.seed_spin.blockSignals(True)
             self.seed_spin.setValue(experiment_seed(self._config, self.split()))
             self.seed_spin.blockSignals(False)
+        self._episode_edited()
+
+    def _episode_edited(self) -> None:
+        self._leave_handed_over()
         self.episodeChanged.emit()
+
+    def _use_index(self) -> None:
+        self._leave_handed_over()
+        self.useIndexRequested.emit()
 
     # -- values ----------------------------------------------------------------------------------
     def split(self) -> str:
@@ -204,6 +218,17 @@ class AdaptationPanel(QWidget):
         """The rate every model uses, or None for each model's own."""
         return float(self.lr_spin.value()) if self.lr_check.isChecked() else None
 
+    def episode_request(self) -> ad.EpisodeRequest:
+        """The episode to adapt to: the handed-over one, or split, seed and index."""
+        handed = self._handed
+        return ad.EpisodeRequest(
+            self.split(),
+            self.seed(),
+            self.index(),
+            data=handed["config"].data if handed else None,
+            episode=handed["episode"] if handed else None,
+        )
+
     def set_episode(self, split: str, seed: int, index: int) -> None:
         """Show these settings without announcing a change."""
         for w in (self.split_combo, self.seed_spin, self.index_spin):
@@ -217,9 +242,38 @@ class AdaptationPanel(QWidget):
             for w in (self.split_combo, self.seed_spin, self.index_spin):
                 w.blockSignals(False)
 
+    def hand_over(self, payload: dict[str, Any]) -> None:
+        """Take an episode from the episode browser: ``payload`` is dict(config, split, seed,
+        index, episode). Shown with where it came from until the episode is edited."""
+        self._handed = dict(payload)
+        split, seed, index = (
+            payload.get("split", "test"),
+            payload.get("seed", 0),
+            payload.get("index", 0),
+        )
+        self.set_episode(split, seed, index)
+        data = payload["config"].data
+        shape = (
+            "sinusoid"
+            if data.dataset == "sinusoid"
+            else f"{data.dataset} {data.ways}-way {data.shots}-shot"
+        )
+        self.show_handed_over(
+            f"From the Episodes view: episode {index} of the {split} split (seed {seed}), {shape}."
+        )
+
+    def _leave_handed_over(self) -> None:
+        if self._handed is not None:
+            self._handed = None
+            self.show_handed_over(None)
+
     def set_defaults(self, config: ExperimentConfig) -> None:
-        """The chosen model's defaults: its trained inner rate, its evaluation protocol."""
+        """The chosen model's defaults: its inner steps, its trained inner rate, its evaluation
+        protocol; without announcing a change."""
         self._config = config
+        self.steps_spin.blockSignals(True)
+        self.steps_spin.setValue(max(config.eval.inner_steps, config.algorithm.inner_steps))
+        self.steps_spin.blockSignals(False)
         if not self.lr_check.isChecked():
             self.lr_spin.setValue(float(config.algorithm.inner_lr))
         self.agg_split_combo.setCurrentText(

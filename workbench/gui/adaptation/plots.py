@@ -17,10 +17,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from workbench.algorithms.base import AdaptationTrace
 from workbench.data.episodes import Episode
 from workbench.data.sinusoid import AMPLITUDE, X_RANGE
 from workbench.engine.adaptation import Aggregate, EpisodeAdaptation
+from workbench.engine.episode_histogram import episode_histogram
+from workbench.engine.predictions import clamp_step, true_function
 from workbench.gui.theme import LIGHT, Theme, style_plot
 from workbench.gui.widgets.plots import make_plot
 
@@ -254,7 +255,7 @@ class SinusoidFit(QWidget):
     def set_step(self, step: int) -> None:
         self._step = step
         for item, a in zip(self._step_curves, self._items):
-            s = min(step, a.trace.steps)
+            s = clamp_step(a.trace.curve_y, step)
             item.setData(a.trace.curve_x, a.trace.curve_y[s])
             item.export_name = f"{a.label} · step {s}"
         _set_title(self.plot.getPlotItem(), self._title(), self._theme)
@@ -294,7 +295,7 @@ class SinusoidFit(QWidget):
         if self._items:
             entries.append((theme.color(0), "dotted", f"{self._items[0].label}, before adaptation"))
         entries += [
-            (theme.color(i), "solid", f"{a.label}, step {min(self._step, a.trace.steps)}")
+            (theme.color(i), "solid", f"{a.label}, step {clamp_step(a.trace.curve_y, self._step)}")
             for i, a in enumerate(self._items)
         ]
         entries.append(
@@ -315,10 +316,9 @@ class SinusoidFit(QWidget):
             self._update_legend()
             return
         fg = QColor(theme.foreground)
-        if "amplitude" in e.task:
-            xs = np.linspace(X_RANGE[0], X_RANGE[1], 400)
-            ys = e.task["amplitude"] * np.sin(xs - e.task["phase"])
-            _curve(plot, xs, ys, pg.mkPen(fg, width=theme.line_width + 0.6), "true function")
+        truth = true_function(e)
+        if truth is not None:
+            _curve(plot, *truth, pg.mkPen(fg, width=theme.line_width + 0.6), "true function")
         if self._items:
             first = self._items[0]
             _curve(
@@ -451,30 +451,16 @@ class AggregatePlots(QWidget):
 
     def _draw_histogram(self, hp: pg.PlotItem, regression: bool) -> None:
         theme = self._theme
-        values = [
-            np.asarray(a.episode_query_loss if regression else a.result.episode_query_accuracy)
-            for a in self._items
-        ]
-        if not any(v.size for v in values):
+        hist = episode_histogram(self._items, self._queries)
+        if hist is None:
             return
-        if regression:
-            top_x = max(float(v.max()) for v in values if v.size)
-            edges = np.linspace(0.0, top_x * 1.02 if top_x > 0 else 1.0, 21)
-        elif 0 < self._queries <= 60:
-            q = self._queries
-            edges = (np.arange(q + 2) - 0.5) / q * 100.0
-        else:
-            edges = np.linspace(0.0, 100.0, 21)
-        top = 1
-        for i, (a, v) in enumerate(zip(self._items, values)):
-            if not v.size:
+        for i, (a, counts) in enumerate(zip(self._items, hist.counts)):
+            if counts is None:
                 continue
-            counts, _ = np.histogram(v if regression else v * 100.0, bins=edges)
-            top = max(top, int(counts.max()))
             fill = QColor(theme.color(i))
-            fill.setAlpha(70 if len(values) > 1 else 120)
+            fill.setAlpha(70 if len(hist.counts) > 1 else 120)
             item = hp.plot(
-                edges,
+                hist.edges,
                 counts,
                 stepMode="center",
                 fillLevel=0,
@@ -487,17 +473,9 @@ class AggregatePlots(QWidget):
             hp.setXRange(0, 100, padding=0.03)
         else:
             hp.enableAutoRange(axis="x")
-        tick = max(1, int(np.ceil(top / 5)))
+        tick = max(1, int(np.ceil(hist.top / 5)))
         hp.getAxis("left").setTickSpacing(tick, tick)  # whole episodes, never 0.5
-        hp.setYRange(0, top, padding=0.05)
+        hp.setYRange(0, hist.top, padding=0.05)
 
 
-def trace_value(trace: AdaptationTrace, name: str, step: int) -> float | None:
-    """``trace.<name>[step]`` with the step clamped to the trace (ProtoNet has step 0 only)."""
-    values = getattr(trace, name)
-    if not values:
-        return None
-    return float(values[min(step, len(values) - 1)])
-
-
-__all__ = ["AggregatePlots", "SinusoidFit", "StepCurves", "legend_html", "trace_value"]
+__all__ = ["AggregatePlots", "SinusoidFit", "StepCurves", "legend_html"]

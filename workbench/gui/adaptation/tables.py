@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.engine.adaptation import Aggregate, EpisodeAdaptation
-from workbench.gui.adaptation.plots import trace_value
+from workbench.engine.predictions import trace_value
 from workbench.gui.theme import LIGHT, Theme
 
 

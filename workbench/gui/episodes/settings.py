@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.config import DataConfig, ExperimentConfig
-from workbench.engine.trainer import VAL_SEED_OFFSET
+from workbench.engine.episode_seeds import VAL_SEED_OFFSET, episode_seed
 
 SPLITS = ("train", "val", "test", "all")
 DATASET_TITLES = {
@@ -38,16 +38,6 @@ SPLIT_TITLES = {"train": "train", "val": "validation", "test": "test", "all": "a
 
 DATA_KEYS = ("dataset", "path", "image_size", "rotations", "split_seed")
 EPISODE_KEYS = ("ways", "shots", "queries")
-
-
-def experiment_seed(config: ExperimentConfig, split: str) -> int:
-    """The episode seed the experiment uses for ``split``, so the browser shows its episodes:
-    training episodes use ``train.seed``, validation ``train.seed + 7919``, test ``eval.seed``."""
-    if split == "train":
-        return int(config.train.seed)
-    if split == "val":
-        return int(config.train.seed) + VAL_SEED_OFFSET
-    return int(config.eval.seed)
 
 
 def _meta(name: str) -> dict:
@@ -122,7 +112,8 @@ class EpisodeSettingsForm(QWidget):
         self.seed.setToolTip(
             "Seed of episode sampling: episode i is always the same for the same seed and "
             "settings. Copying from the Experiment sets the seed the trainer uses for this split "
-            "(train.seed for train, train.seed + 7919 for validation, eval.seed for test)."
+            f"(train.seed for train, train.seed + {VAL_SEED_OFFSET} for validation, eval.seed "
+            "for test)."
         )
         form.addRow("Episode seed", self.seed)
         self._labels["seed"] = form.labelForField(self.seed)
@@ -230,7 +221,7 @@ class EpisodeSettingsForm(QWidget):
     def set_from_experiment(self, config: ExperimentConfig) -> None:
         """Copy the Experiment's data settings and the seed it uses for the shown split."""
         self.set_values(
-            config.data, self.current_split(), experiment_seed(config, self.current_split())
+            config.data, self.current_split(), episode_seed(config, self.current_split())
         )
 
     def _update_enabled(self) -> None:
@@ -276,4 +267,4 @@ class EpisodeSettingsForm(QWidget):
             self._path_edited()
 
 
-__all__ = ["EpisodeSettingsForm", "experiment_seed", "DATASET_TITLES", "SPLITS", "VAL_SEED_OFFSET"]
+__all__ = ["EpisodeSettingsForm", "DATASET_TITLES", "SPLITS"]

@@ -1,10 +1,8 @@
-"""Class balance of a dataset's splits: how many classes and images each has, and how evenly the
-images are spread over the classes (a class with 2 images cannot serve a 1-shot 15-query task).
+"""The table of a dataset's splits in the episode browser: classes, images and images per class
+of each split, as counted by `workbench.data.summary` (the table only draws them).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -17,35 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.data.class_images import ClassImages
-
-SUMMARY_SPLITS = ("train", "val", "test")
-
-
-@dataclass(frozen=True)
-class SplitSummary:
-    """Counts of one split, or the loader's message when it cannot be loaded."""
-
-    split: str
-    n_classes: int = 0
-    n_images: int = 0
-    min_per_class: int = 0
-    max_per_class: int = 0
-    image_shape: tuple[int, int, int] = (0, 0, 0)
-    error: str = ""
-
-
-def summarize(images: ClassImages, split: str) -> SplitSummary:
-    """The numbers of `images` (reads the counts; no image data is touched)."""
-    counts = images.counts.tolist() if images.counts is not None else []
-    return SplitSummary(
-        split=split,
-        n_classes=images.n_classes,
-        n_images=images.n_images,
-        min_per_class=int(min(counts)) if counts else 0,
-        max_per_class=int(max(counts)) if counts else 0,
-        image_shape=tuple(int(v) for v in images.image_shape),  # type: ignore[arg-type]
-    )
+from workbench.data.summary import SUMMARY_SPLITS, SplitSummary
 
 
 class SplitSummaryTable(QWidget):
@@ -112,11 +82,7 @@ class SplitSummaryTable(QWidget):
             elif s.error:
                 self._set_row(r, (split, "—", "—", "unavailable"), s.error)
             else:
-                per = (
-                    f"{s.min_per_class}"
-                    if s.min_per_class == s.max_per_class
-                    else f"{s.min_per_class}–{s.max_per_class}"
-                )
+                per = s.per_class
                 c, h, w = s.image_shape
                 self._set_row(
                     r,
@@ -144,4 +110,4 @@ class SplitSummaryTable(QWidget):
         return item.text() if item is not None else ""
 
 
-__all__ = ["SplitSummary", "SplitSummaryTable", "summarize", "SUMMARY_SPLITS"]
+__all__ = ["SplitSummaryTable"]

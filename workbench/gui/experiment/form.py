@@ -140,7 +140,18 @@ class ConfigForm(QWidget):
         self.preset_name = ""
         self.source_path: Path | None = None
 
-        # -- presets, load/save, description --------------------------------------------------
+        top = self._build_header()
+        self.scroll = self._build_fields()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.description)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.scroll, 1)
+        self.set_config(ExperimentConfig())
+
+    def _build_header(self) -> QHBoxLayout:
+        """Preset selector, Load and Save; the description and notice lines below them."""
         self.preset_combo = QComboBox()
         self.preset_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.preset_combo.setMinimumContentsLength(10)
@@ -182,8 +193,10 @@ class ConfigForm(QWidget):
         top.addWidget(self.preset_combo, 1)
         top.addWidget(self.load_button)
         top.addWidget(self.save_button)
+        return top
 
-        # -- the generated fields ---------------------------------------------------------------
+    def _build_fields(self) -> QScrollArea:
+        """One group per config section, one row per field, generated from `ExperimentConfig`."""
         self.rows: dict[str, FieldRow] = {}
         fields_widget = QWidget()
         fields_layout = QVBoxLayout(fields_widget)
@@ -207,19 +220,12 @@ class ConfigForm(QWidget):
             self.groups[section] = group
             fields_layout.addWidget(group)
         fields_layout.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setFrameShape(QFrame.NoFrame)
-        self.scroll.setWidget(fields_widget)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.description)
-        layout.addWidget(self.notice)
-        layout.addWidget(self.scroll, 1)
-        self.set_config(ExperimentConfig())
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(fields_widget)
+        return scroll
 
     # -- reading and writing the whole config ----------------------------------------------------
     def config(self) -> ExperimentConfig:

@@ -46,6 +46,80 @@ def _steps(n: int) -> str:
     return f"{n} inner step{'' if n == 1 else 's'}"
 
 
+def _setting_rows(info: RunInfo) -> list[tuple[str, str]]:
+    """(title, text) rows: what was trained, how, and how far it got."""
+    rows = []
+    cfg = info.config
+    if cfg is not None:
+        a, tr = cfg.algorithm, cfg.train
+        what = (
+            f"{ALGORITHM_NAMES.get(a.name, a.name)} on "
+            f"{DATASET_TITLES.get(cfg.data.dataset, cfg.data.dataset)} "
+            f"{shape_text(info)}, {cfg.model.backbone} backbone"
+        )
+        rows.append(("Experiment", what))
+        inner = (
+            f"inner lr {a.inner_lr:g} × {_steps(a.inner_steps)}, "
+            if cfg.applies("algorithm.inner_lr")
+            else ""
+        )
+        rows.append(
+            (
+                "Training",
+                f"{inner}meta-batch {tr.meta_batch_size}, meta lr "
+                f"{tr.meta_lr:g}, {tr.iterations:,} iterations, seed {tr.seed}",
+            )
+        )
+    done = f"{info.iteration:,} of {info.total:,}" if info.total else f"{info.iteration:,}"
+    if info.checkpoint_iteration != info.iteration:
+        done += f" (checkpoint at {info.checkpoint_iteration:,})"
+    rows.append(("Iterations", done))
+    return rows
+
+
+def _result_rows(info: RunInfo) -> list[tuple[str, str]]:
+    """(title, html) rows: best validation and test result, each with its protocol."""
+    cfg = info.config
+    rows = []
+    best = best_text(info)
+    if best:
+        proto = (
+            f" — {cfg.train.val_episodes} validation episodes, {_steps(cfg.algorithm.inner_steps)}"
+            if cfg is not None
+            else ""
+        )
+        rows.append(("Best validation", f"<b>{_e(best)}</b><span class='muted'>{_e(proto)}</span>"))
+    else:
+        rows.append(("Best validation", "<span class='muted'>no validation yet</span>"))
+    test = result_text(info)
+    if test:
+        rows.append(
+            (
+                "Test",
+                f"<b>{_e(test)}</b> <span class='muted'>— {_e(protocol_text(info.test))}</span>",
+            )
+        )
+    elif cfg is not None:
+        rows.append(
+            (
+                "Test",
+                "<span class='muted'>not evaluated — Evaluate runs the standard "
+                f"protocol ({cfg.eval.episodes} episodes, "
+                f"{_steps(cfg.eval.inner_steps)}, {cfg.eval.split} split)</span>",
+            )
+        )
+    return rows
+
+
+def _timing_text(info: RunInfo) -> str:
+    timing = started_text(info.started)
+    if info.elapsed:
+        timing += f", {format_duration(info.elapsed)} of training"
+    if info.updated:
+        timing += f"; last written {time.strftime('%H:%M:%S', time.localtime(info.updated))}"
+    return timing
+
+
 class RunDetails(QTextBrowser):
     """Rich text describing the selection; `show_run`, `show_comparison`, `show_hint`."""
 
@@ -79,6 +153,15 @@ class RunDetails(QTextBrowser):
 
     def show_run(self, info: RunInfo) -> None:
         self._last = ("run", info)
+        rows = _setting_rows(info) + _result_rows(info) + [("Started", _timing_text(info))]
+        table = "".join(
+            f"<tr><th class='muted'>{_e(k)}</th><td>{v if '<' in v else _e(v)}</td></tr>"
+            for k, v in rows
+        )
+        self.setHtml(self._run_heading(info) + f"<table>{table}</table>")
+
+    def _run_heading(self, info: RunInfo) -> str:
+        """Name, status and folder, and what is wrong with the run (never hidden in a log)."""
         t = self._theme
         color = status_color(info.status, t)
         parts = [
@@ -94,83 +177,7 @@ class RunDetails(QTextBrowser):
                 f"<p style='color:{t.bad}; margin-bottom:0'><b>⚠ Problems with this "
                 f"run's files</b></p><ul style='margin-top:0'>{items}</ul>"
             )
-        rows = []
-        cfg = info.config
-        if cfg is not None:
-            a, tr = cfg.algorithm, cfg.train
-            what = (
-                f"{ALGORITHM_NAMES.get(a.name, a.name)} on "
-                f"{DATASET_TITLES.get(cfg.data.dataset, cfg.data.dataset)} "
-                f"{shape_text(info)}, {cfg.model.backbone} backbone"
-            )
-            rows.append(("Experiment", what))
-            inner = (
-                f"inner lr {a.inner_lr:g} × {_steps(a.inner_steps)}, "
-                if cfg.applies("algorithm.inner_lr")
-                else ""
-            )
-            rows.append(
-                (
-                    "Training",
-                    f"{inner}meta-batch {tr.meta_batch_size}, meta lr "
-                    f"{tr.meta_lr:g}, {tr.iterations:,} iterations, seed {tr.seed}",
-                )
-            )
-        done = f"{info.iteration:,} of {info.total:,}" if info.total else f"{info.iteration:,}"
-        rows.append(
-            (
-                "Iterations",
-                done
-                + (
-                    f" (checkpoint at {info.checkpoint_iteration:,})"
-                    if info.checkpoint_iteration != info.iteration
-                    else ""
-                ),
-            )
-        )
-        best = best_text(info)
-        if best:
-            proto = (
-                f" — {cfg.train.val_episodes} validation episodes, "
-                f"{_steps(cfg.algorithm.inner_steps)}"
-                if cfg is not None
-                else ""
-            )
-            rows.append(
-                ("Best validation", f"<b>{_e(best)}</b><span class='muted'>{_e(proto)}</span>")
-            )
-        else:
-            rows.append(("Best validation", "<span class='muted'>no validation yet</span>"))
-        test = result_text(info)
-        if test:
-            rows.append(
-                (
-                    "Test",
-                    f"<b>{_e(test)}</b> <span class='muted'>— "
-                    f"{_e(protocol_text(info.test))}</span>",
-                )
-            )
-        elif cfg is not None:
-            rows.append(
-                (
-                    "Test",
-                    "<span class='muted'>not evaluated — Evaluate runs the standard "
-                    f"protocol ({cfg.eval.episodes} episodes, "
-                    f"{_steps(cfg.eval.inner_steps)}, {cfg.eval.split} split)</span>",
-                )
-            )
-        timing = started_text(info.started)
-        if info.elapsed:
-            timing += f", {format_duration(info.elapsed)} of training"
-        if info.updated:
-            timing += f"; last written {time.strftime('%H:%M:%S', time.localtime(info.updated))}"
-        rows.append(("Started", timing))
-        table = "".join(
-            f"<tr><th class='muted'>{_e(k)}</th><td>{v if '<' in v else _e(v)}</td></tr>"
-            for k, v in rows
-        )
-        parts.append(f"<table>{table}</table>")
-        self.setHtml("".join(parts))
+        return "".join(parts)
 
     def show_comparison(self, comparison: Comparison) -> None:
         """The selected runs side by side: settings that differ, then results."""

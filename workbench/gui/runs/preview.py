@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from workbench.engine.runs import RunStore
+from workbench.engine.series import ema
 from workbench.gui.theme import LIGHT, Theme, style_plot
-from workbench.gui.widgets.plots import ema, make_plot
+from workbench.gui.widgets.plots import make_plot
 
 MAX_PREVIEW_RUNS = 6
 LOSS_SMOOTHING = 0.9
@@ -31,6 +31,7 @@ class PreviewCurves:
     regression: bool = False
     iterations: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
+    smoothed_loss: list[float] = field(default_factory=list)  # what the preview draws
     val_iterations: list[float] = field(default_factory=list)
     val: list[float] = field(default_factory=list)  # accuracy (%) or query MSE
 
@@ -60,6 +61,7 @@ def load_preview(paths: Sequence[str | Path], names: Sequence[str]) -> list[Prev
                     curves.val_iterations.append(float(r["iteration"]))
             except (KeyError, TypeError, ValueError):
                 continue
+        curves.smoothed_loss = ema(curves.loss, LOSS_SMOOTHING).tolist()
         out.append(curves)
     return out
 
@@ -122,9 +124,8 @@ class RunsPreview(QWidget):
         width = max(1.5, theme.line_width)
         for i, c in enumerate(self._curves):
             pen = theme.pen(i, width=width)
-            if c.loss:
-                smooth = ema(np.asarray(c.loss), LOSS_SMOOTHING)
-                self.loss_plot.getPlotItem().plot(c.iterations, smooth, pen=pen)
+            if c.smoothed_loss:
+                self.loss_plot.getPlotItem().plot(c.iterations, c.smoothed_loss, pen=pen)
             if c.val and c.regression == regression:  # never MSE on a percent axis
                 val.plot(
                     c.val_iterations,

@@ -19,40 +19,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QFileSystemWatcher,
-    QItemSelectionModel,
-    QPoint,
-    Qt,
-    QTimer,
-    QUrl,
-    Signal,
-    Slot,
-)
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QStyle,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from workbench.engine import run_export
-from workbench.engine.runs import STATUSES, RunInfo, delete_run, list_runs, run_info
-from workbench.errors import WorkbenchError
+from workbench.engine.runs import STATUSES, RunInfo, run_info
 from workbench.gui.context import GuiContext
 from workbench.gui.runs import dialogs as runs_dialogs
+from workbench.gui.runs.actions import RunActions
 from workbench.gui.runs.details import RunDetails
 from workbench.gui.runs.evaluation import EvaluationStrip
 from workbench.gui.runs.exports import RunsExporter
+from workbench.gui.runs.listing import POLL_MS, RunsListing
 from workbench.gui.runs.model import (
     HEADERS,
     INFO_ROLE,
@@ -61,25 +48,26 @@ from workbench.gui.runs.model import (
     RunsFilterProxy,
     RunsTableModel,
 )
-from workbench.gui.runs.preview import RunsPreview, load_preview
+from workbench.gui.runs.preview import RunsPreview
+from workbench.gui.runs.selection import SelectionFollower
 from workbench.gui.runs.table import RunsTable
 from workbench.gui.theme import LIGHT, Theme
 from workbench.gui.view import View
 from workbench.gui.widgets.inline_message import InlineMessage
-from workbench.gui.widgets.tasks import BackgroundTask, TaskState
-
-POLL_MS = 2000  # re-read the folder this often while a run is training
-SETTLE_MS = 400  # file-system events arriving within this time cause one listing
-SELECTION_MS = 120  # details and curves follow the selection after this pause
+from workbench.gui.widgets.tasks import BackgroundTask
 
 
 class RunsView(View):
     """The runs table with its actions, details and curve preview. See the module doc.
 
+    The parts: `RunsListing` keeps the list current, `RunActions` holds the actions,
+    `SelectionFollower` shows the selected runs in `RunDetails` and `RunsPreview`.
+
     For tests and tools: `model`/`proxy`/`table`, `refresh()` (background) and
     `refresh_now()` (blocking), the signal ``listed(int)`` after every listing,
-    `select_paths(paths)`, `selected_infos()`, one method (and QAction) per action,
-    ``evaluation`` (the progress strip) and ``exporter`` (the Export menu).
+    `select_paths(paths)`, `selected_infos()`, one QAction per action (``overlay_action``,
+    ``clone_action``, ...), ``evaluation`` (the progress strip) and ``exporter`` (the Export
+    menu).
     """
 
     name = "runs"
@@ -100,16 +88,19 @@ class RunsView(View):
         self.model = RunsTableModel(self)
         self.proxy = RunsFilterProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.model.renameFailed.connect(self._show_error)
-
+        self.model.renameFailed.connect(self.show_error)
         self.evaluation = EvaluationStrip()
         self.evaluation.done.connect(self._on_evaluated)
         self.evaluation.failed.connect(self._on_evaluation_failed)
         self.evaluation.cancelled.connect(self._on_evaluation_cancelled)
-        self.evaluation.runningChanged.connect(lambda _running: self._update_actions())
+        self.evaluation.runningChanged.connect(lambda _running: self.actions.update())
         self.exporter = RunsExporter(self, context.settings, context.runs_dir, self.selected_paths)
-        self.exporter.message.connect(self._show_info)
-        self.exporter.error.connect(self._show_error)
+        self.exporter.message.connect(self.show_info)
+        self.exporter.error.connect(self.show_error)
+        self.listing = RunsListing(context.runs_dir, self, poll_ms=poll_ms)
+        self.listing.listed.connect(self._apply_listing)
+        self.listing.failed.connect(self._on_list_failed)
+        self.poll_timer = self.listing.poll_timer
 
         self._build_folder_row()
         self._build_actions()
@@ -117,57 +108,16 @@ class RunsView(View):
         self._build_table()
         self.details = RunDetails()
         self.preview = RunsPreview()
-        self.bottom = QSplitter(Qt.Orientation.Horizontal)
-        self.bottom.addWidget(self.details)
-        self.bottom.addWidget(self.preview)
-        self.bottom.setSizes([600, 660])
-        self.bottom.setChildrenCollapsible(False)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.stack)
-        self.splitter.addWidget(self.bottom)
-        self.splitter.setSizes([340, 380])
-        self.splitter.setChildrenCollapsible(False)
+        self.selection = SelectionFollower(self.selected_infos, self.details, self.preview, self)
         self.message = InlineMessage()
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        layout.addLayout(self.folder_row)
-        layout.addWidget(self.toolbar)
-        layout.addLayout(self.filter_row)
-        layout.addWidget(self.message)
-        layout.addWidget(self.evaluation)
-        layout.addWidget(self.splitter, 1)
-
-        self._list_task = BackgroundTask(self)
-        self._list_task.finished.connect(self._on_listed)
-        self._list_task.failed.connect(self._on_list_failed)
-        self._preview_task = BackgroundTask(self)
-        self._preview_task.finished.connect(self._on_preview_loaded)
-        self._preview_task.failed.connect(self._on_preview_failed)
-
-        # keeping the list current
-        self.watcher = QFileSystemWatcher(self)
-        self.watcher.directoryChanged.connect(self._schedule_refresh)
-        self._settle = QTimer(self)
-        self._settle.setSingleShot(True)
-        self._settle.setInterval(SETTLE_MS)
-        self._settle.timeout.connect(self.refresh)
-        self.poll_timer = QTimer(self)
-        self.poll_timer.setInterval(poll_ms)
-        self.poll_timer.timeout.connect(self._poll)
-        self._selection_timer = QTimer(self)
-        self._selection_timer.setSingleShot(True)
-        self._selection_timer.setInterval(SELECTION_MS)
-        self._selection_timer.timeout.connect(self._show_selection)
+        self._lay_out()
 
         context.runsDirChanged.connect(self._on_runs_dir_changed)
-        context.trainingStarted.connect(self._schedule_refresh)
-        context.trainingFinished.connect(self._schedule_refresh)
-
+        context.trainingStarted.connect(self.listing.schedule)
+        context.trainingFinished.connect(self.listing.schedule)
         self._restore_state()
         self._update_folder_label()
-        self._update_actions()
+        self.actions.update()
         self.apply_theme(context.theme)
         self.refresh()
 
@@ -194,98 +144,14 @@ class RunsView(View):
         self.folder_row.addWidget(self.change_button)
         self.folder_row.addWidget(self.refresh_button)
 
-    def _action(
-        self,
-        text: str,
-        slot: Any,
-        tip: str,
-        icon: QStyle.StandardPixmap | None = None,
-        shortcuts: tuple = (),
-    ) -> QAction:
-        """An action whose shortcuts work while the table has the focus (not while its name
-        editor or the filter field has it: there Delete and Enter mean what they always do)."""
-        action = QAction(text, self)
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            key = QKeySequence(shortcuts[0]).toString(QKeySequence.SequenceFormat.NativeText)
-            tip = f"{tip} ({key})"
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        return action
-
     def _build_actions(self) -> None:
-        SP = QStyle.StandardPixmap
-        self.overlay_action = self._action(
-            "Overlay curves",
-            self.overlay_selected,
-            "Draw the selected runs' curves together in the Training view",
-            SP.SP_FileDialogContentsView,
-        )
-        self.clone_action = self._action(
-            "Clone",
-            self.clone_selected,
-            "Open this run's config in the Experiment form, to train a variant",
-            SP.SP_FileDialogNewFolder,
-            (Qt.Key.Key_Return, Qt.Key.Key_Enter),
-        )
-        self.resume_action = self._action(
-            "Resume",
-            self.resume_selected,
-            "Continue a stopped or interrupted run from its last checkpoint",
-            SP.SP_MediaPlay,
-        )
-        self.evaluate_action = self._action(
-            "Evaluate",
-            self.evaluate_selected,
-            "Test the run with the standard protocol (its "
-            "eval settings: episodes, inner steps, split); the result is stored with the run",
-            SP.SP_DialogApplyButton,
-        )
-        self.rename_action = self._action(
-            "Rename", self.rename_selected, "Rename the run", SP.SP_FileLinkIcon, (Qt.Key.Key_F2,)
-        )
-        self.delete_action = self._action(
-            "Delete",
-            self.delete_selected,
-            "Delete the selected runs (asks first)",
-            SP.SP_TrashIcon,
-            (QKeySequence.StandardKey.Delete,),
-        )
-        self.folder_action = self._action(
-            "Open folder",
-            self.open_selected_folder,
-            "Open the run's folder in the file manager",
-            SP.SP_DirOpenIcon,
-        )
-        self.refresh_action = self._action(
-            "Refresh", self.refresh, "Read the runs folder again", None, (Qt.Key.Key_F5,)
-        )
-        self.refresh_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.actions = actions = RunActions(self)
+        self.overlay_action, self.clone_action = actions.overlay, actions.clone
+        self.resume_action, self.evaluate_action = actions.resume, actions.evaluate
+        self.rename_action, self.delete_action = actions.rename, actions.delete
+        self.folder_action, self.refresh_action = actions.folder, actions.refresh
         self.addAction(self.refresh_action)
-
-        self.toolbar = QToolBar()
-        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toolbar.setMovable(False)
-        for action in (
-            self.overlay_action,
-            self.clone_action,
-            self.resume_action,
-            self.evaluate_action,
-            None,
-            self.rename_action,
-            self.delete_action,
-            self.folder_action,
-            None,
-        ):
-            if action is None:
-                self.toolbar.addSeparator()
-            else:
-                self.toolbar.addAction(action)
-        self.toolbar.addWidget(self.exporter.button)
+        self.toolbar = actions.toolbar(self.exporter.button)
 
     def _build_filter_row(self) -> None:
         self.filter_edit = QLineEdit()
@@ -307,7 +173,9 @@ class RunsView(View):
         table = self.table = RunsTable(self.context.settings)
         table.setModel(self.proxy)
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        table.customContextMenuRequested.connect(self._context_menu)
+        table.customContextMenuRequested.connect(
+            lambda pos: self.actions.context_menu(pos, self.exporter.menu)
+        )
         table.doubleClicked.connect(self._on_double_click)
         table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         for action in (self.clone_action, self.rename_action, self.delete_action):
@@ -319,6 +187,28 @@ class RunsView(View):
         self.stack = QStackedWidget()
         self.stack.addWidget(table)
         self.stack.addWidget(self.empty_label)
+
+    def _lay_out(self) -> None:
+        """Folder, toolbar, filter and messages on top; the table over details and curves."""
+        self.bottom = QSplitter(Qt.Orientation.Horizontal)
+        self.bottom.addWidget(self.details)
+        self.bottom.addWidget(self.preview)
+        self.bottom.setSizes([600, 660])
+        self.bottom.setChildrenCollapsible(False)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(self.bottom)
+        self.splitter.setSizes([340, 380])
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        layout.addLayout(self.folder_row)
+        layout.addWidget(self.toolbar)
+        layout.addLayout(self.filter_row)
+        layout.addWidget(self.message)
+        layout.addWidget(self.evaluation)
+        layout.addWidget(self.splitter, 1)
 
     # -- public --------------------------------------------------------------------------------
     def apply_theme(self, theme: Theme) -> None:
@@ -338,15 +228,11 @@ class RunsView(View):
 
     def refresh(self, *_args: Any) -> None:
         """List the runs folder in the background (``listed`` is emitted when shown)."""
-        runs_dir = self.context.runs_dir()
-        self._settle.stop()
-        self._list_task.start(lambda state: (runs_dir, list_runs(runs_dir)))
+        self.listing.refresh()
 
     def refresh_now(self) -> list[RunInfo]:
         """List the runs folder in this thread (tests, the screenshot tool)."""
-        self._list_task.cancel()
-        runs_dir = self.context.runs_dir()
-        rows = list_runs(runs_dir)
+        runs_dir, rows = self.listing.list_now()
         self._apply_listing(runs_dir, rows)
         return rows
 
@@ -358,8 +244,7 @@ class RunsView(View):
         if not self.table.selectionModel().hasSelection():
             count = min(2, self.proxy.rowCount())
             self.select_paths([self.proxy.index(r, 0).data(INFO_ROLE).path for r in range(count)])
-        self._selection_timer.stop()
-        self._show_selection(sync=True)
+        self.selection.show(sync=True)
 
     def select_paths(self, paths: list[str | Path]) -> None:
         """Select these runs (rows hidden by the filter stay unselected)."""
@@ -388,95 +273,10 @@ class RunsView(View):
     def selected_paths(self) -> list[str]:
         return [str(i.path) for i in self.selected_infos()]
 
-    def is_busy(self) -> bool:
-        tasks = (self.evaluation.task, self._list_task, self._preview_task, self.exporter.task)
-        return any(task.running for task in tasks)
-
-    def wait_for_tasks(self, msecs: int = 60000) -> bool:
-        """Block until background jobs end (tests, closing the window)."""
-        return self._list_task.wait(msecs)
-
-    def save_state(self) -> None:
-        self.context.settings.setValue("runs/splitter", self.splitter.saveState())
-
-    def shutdown(self) -> None:
-        """Closing the window: stop timers, cancel an evaluation (nothing is stored), and wait
-        for background jobs so no thread outlives the window."""
-        for timer in (self.poll_timer, self._settle, self._selection_timer):
-            timer.stop()
-        for task in (self.evaluation.task, self._list_task, self._preview_task, self.exporter.task):
-            task.cancel()
-        self.save_state()
-        self.wait_for_tasks(30000)
-
-    # -- actions -------------------------------------------------------------------------------
-    @Slot()
-    def overlay_selected(self) -> None:
-        paths = self.selected_paths()
-        if paths:
-            self.context.overlayRuns.emit(paths)
-            self.context.showView.emit("training")
-
-    @Slot()
-    def clone_selected(self) -> None:
-        info = self._single()
-        if info is None:
-            return
-        if info.config is None:
-            self._show_error(f"cannot clone {info.name}: its config.toml is unreadable")
-            return
-        self.context.cloneConfig.emit(info.config.copy())
-        self.context.statusMessage.emit(
-            f"Loaded the config of {info.name} into the Experiment form"
-        )
-
-    @Slot()
-    def resume_selected(self) -> None:
-        info = self._single()
-        if info is not None and info.resumable:
-            self.context.resumeRun.emit(str(info.path))
-
-    @Slot()
-    def evaluate_selected(self) -> None:
-        info = self._single()
-        if info is not None and self._can_evaluate(info):
-            self.message.clear()
-            self.evaluation.start(info)
-
-    @Slot()
-    def rename_selected(self) -> None:
-        rows = self.table.selectionModel().selectedRows(NAME)
-        if len(rows) == 1:
-            self.table.setCurrentIndex(rows[0])
-            self.table.edit(rows[0])
-
     def rename_run(self, path: str | Path, name: str) -> bool:
         """Rename without the editor (tests, scripts); errors appear in the view."""
         row = self.model.row_of(path)
         return row >= 0 and self.model.setData(self.model.index(row, NAME), name)
-
-    @Slot()
-    def delete_selected(self) -> None:
-        infos = [i for i in self.selected_infos() if self._can_delete(i)]
-        if not infos or not runs_dialogs.confirm_delete(self, [i.name for i in infos]):
-            return
-        errors = []
-        for info in infos:
-            try:
-                delete_run(info.path)
-            except WorkbenchError as exc:
-                errors.append(str(exc))
-        if errors:
-            self._show_error("; ".join(errors))
-        else:
-            self.context.statusMessage.emit(f"Deleted {len(infos)} run{'s' * (len(infos) != 1)}")
-        self.refresh_now()
-
-    @Slot()
-    def open_selected_folder(self) -> None:
-        info = self._single()
-        if info is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(info.path)))
 
     @Slot()
     def choose_runs_dir(self) -> None:
@@ -484,25 +284,42 @@ class RunsView(View):
         if path is not None:
             self.context.set_runs_dir(path)
 
-    # -- listing -------------------------------------------------------------------------------
-    @Slot()
-    def _schedule_refresh(self, *_args: Any) -> None:
-        if not self._settle.isActive():
-            self._settle.start()
-
-    @Slot()
-    def _poll(self) -> None:
-        if not self._list_task.running:
-            self.refresh()
-
-    @Slot(object)
-    def _on_listed(self, result: Any) -> None:
-        runs_dir, rows = result
-        self._apply_listing(runs_dir, rows)
+    @Slot(str)
+    def show_info(self, message: str) -> None:
+        self.message.show_info(message)
+        self.context.statusMessage.emit(message)
 
     @Slot(str, str)
+    def show_error(self, message: str, details: str = "") -> None:
+        self.message.show_error(message[:1].upper() + message[1:], details)
+
+    def is_busy(self) -> bool:
+        return any(task.running for task in self._tasks())
+
+    def wait_for_tasks(self, msecs: int = 60000) -> bool:
+        """Block until background jobs end (tests, closing the window)."""
+        return self.listing.wait(msecs)
+
+    def save_state(self) -> None:
+        self.context.settings.setValue("runs/splitter", self.splitter.saveState())
+
+    def shutdown(self) -> None:
+        """Closing the window: stop timers, cancel an evaluation (nothing is stored), and wait
+        for background jobs so no thread outlives the window."""
+        self.listing.stop()
+        self.selection.stop()
+        for task in self._tasks():
+            task.cancel()
+        self.save_state()
+        self.wait_for_tasks(30000)
+
+    def _tasks(self) -> tuple[BackgroundTask, ...]:
+        return (self.evaluation.task, self.listing.task, self.selection.task, self.exporter.task)
+
+    # -- listing -------------------------------------------------------------------------------
+    @Slot(str, str)
     def _on_list_failed(self, message: str, details: str) -> None:
-        self._show_error(f"cannot list the runs: {message}", details)
+        self.show_error(f"cannot list the runs: {message}", details)
 
     def _apply_listing(self, runs_dir: Path, rows: list[RunInfo]) -> None:
         if Path(runs_dir) != self.context.runs_dir():
@@ -512,39 +329,22 @@ class RunsView(View):
             self._shown_dir = Path(runs_dir)
         before = {str(i.path): i for i in self.model.infos()}
         self.model.set_rows(rows)
-        self._watch(runs_dir, rows)
-        if any(r.status == "running" for r in rows):
-            if not self.poll_timer.isActive():
-                self.poll_timer.start()
-        else:
-            self.poll_timer.stop()
+        self.listing.follow(runs_dir, rows)
         self._update_empty_state(runs_dir)
         self._update_count()
         self.table.fit_columns()
-        self._update_actions()
+        self.actions.update()
         now = {str(i.path): i for i in self.model.infos()}
         if any(before.get(p) != now.get(p) for p in self.selected_paths()):
-            self._show_selection()
+            self.selection.show()
         self.listed.emit(len(rows))
-
-    def _watch(self, runs_dir: Path, rows: list[RunInfo]) -> None:
-        """Watch the runs folder (runs appear, vanish) and each run folder (summary rewrites)."""
-        wanted = {str(r.path) for r in rows}
-        if Path(runs_dir).is_dir():
-            wanted.add(str(runs_dir))
-        current = set(self.watcher.directories())
-        if current - wanted:
-            self.watcher.removePaths(sorted(current - wanted))
-        new = [p for p in wanted - current if Path(p).is_dir()]
-        if new:
-            self.watcher.addPaths(sorted(new))
 
     @Slot(str)
     def _on_runs_dir_changed(self, _path: str) -> None:
         self._update_folder_label()
         self.model.set_rows([])
         self._shown_dir = None
-        self._show_selection()
+        self.selection.show()
         self.refresh()
 
     def _update_folder_label(self) -> None:
@@ -589,47 +389,13 @@ class RunsView(View):
         self.proxy.set_status(self.status_filter.currentData() or "")
         self._update_count()
 
-    # -- selection: details and preview --------------------------------------------------------
+    # -- selection -----------------------------------------------------------------------------
     def _on_selection_changed(self, *_args: Any) -> None:
-        self._update_actions()
-        self._selection_timer.start()
+        self.actions.update()
+        self.selection.schedule()
 
     def _on_double_click(self, _index: Any) -> None:
-        self.clone_selected()  # like Enter (renaming is F2, so a double-click never edits)
-
-    def _show_selection(self, sync: bool = False) -> None:
-        infos = self.selected_infos()
-        if not infos:
-            self.details.show_hint()
-            self.preview.set_curves([])
-            return
-        if len(infos) == 1:
-            self.details.show_run(infos[0])
-        paths = [str(i.path) for i in infos]
-        names = [i.name for i in infos]
-
-        def work(state: TaskState | None) -> Any:
-            comparison = run_export.compare_runs(paths) if len(paths) > 1 else None
-            return paths, comparison, load_preview(paths, names)
-
-        if sync:
-            self._on_preview_loaded(work(None))
-        else:
-            self._preview_task.start(work)
-
-    @Slot(object)
-    def _on_preview_loaded(self, result: Any) -> None:
-        paths, comparison, curves = result
-        if paths != self.selected_paths():
-            return  # the selection moved on
-        if comparison is not None:
-            self.details.show_comparison(comparison)
-        self.preview.set_curves(curves)
-
-    @Slot(str, str)
-    def _on_preview_failed(self, message: str, _details: str) -> None:
-        self.preview.set_curves([])
-        self.details.show_hint(f"Cannot read the selected runs: {message}")
+        self.actions.clone_selected()  # like Enter (renaming is F2, so a double-click never edits)
 
     # -- evaluation ----------------------------------------------------------------------------
     def _refresh_row(self, path: str) -> RunInfo | None:
@@ -645,7 +411,7 @@ class RunsView(View):
     def _on_evaluated(self, path: str, result: Any) -> None:
         info = self._refresh_row(path)
         name = info.name if info is not None else Path(path).name
-        self._show_info(
+        self.show_info(
             f"Test result of {name}: {result.headline()} on the {result.split} "
             "split — stored with the run"
         )
@@ -653,72 +419,14 @@ class RunsView(View):
 
     @Slot(str, str, str)
     def _on_evaluation_failed(self, path: str, message: str, details: str) -> None:
-        self._show_error(f"evaluation of {Path(path).name} failed: {message}", details)
+        self.show_error(f"evaluation of {Path(path).name} failed: {message}", details)
         self.evaluationDone.emit(path, None)
 
     @Slot(str)
     def _on_evaluation_cancelled(self, path: str) -> None:
-        self._show_info(f"Evaluation of {Path(path).name} cancelled; nothing was stored")
+        self.show_info(f"Evaluation of {Path(path).name} cancelled; nothing was stored")
 
-    # -- helpers -------------------------------------------------------------------------------
-    def _single(self) -> RunInfo | None:
-        infos = self.selected_infos()
-        return infos[0] if len(infos) == 1 else None
-
-    def _can_evaluate(self, info: RunInfo) -> bool:
-        return (
-            not self.evaluation.running
-            and info.status != "running"
-            and info.config is not None
-            and (info.has_checkpoint or (info.path / "checkpoints" / "best.pt").exists())
-        )
-
-    def _can_delete(self, info: RunInfo) -> bool:
-        return info.status != "running" and info.path != self.evaluation.path
-
-    def _update_actions(self) -> None:
-        infos = self.selected_infos()
-        one = infos[0] if len(infos) == 1 else None
-        self.overlay_action.setEnabled(bool(infos))
-        self.clone_action.setEnabled(one is not None and one.config is not None)
-        self.resume_action.setEnabled(one is not None and one.resumable)
-        self.evaluate_action.setEnabled(one is not None and self._can_evaluate(one))
-        self.rename_action.setEnabled(one is not None)
-        self.delete_action.setEnabled(bool(infos) and all(self._can_delete(i) for i in infos))
-        self.folder_action.setEnabled(one is not None)
-        self.exporter.set_enabled(bool(infos))
-
-    def _context_menu(self, pos: QPoint) -> None:
-        if not self.table.indexAt(pos).isValid():
-            return
-        menu = QMenu(self)
-        for action in (
-            self.overlay_action,
-            self.clone_action,
-            self.resume_action,
-            self.evaluate_action,
-            None,
-            self.rename_action,
-            self.delete_action,
-            self.folder_action,
-            None,
-        ):
-            if action is None:
-                menu.addSeparator()
-            else:
-                menu.addAction(action)
-        menu.addMenu(self.exporter.menu)
-        menu.exec(self.table.viewport().mapToGlobal(pos))
-
-    @Slot(str)
-    def _show_info(self, message: str) -> None:
-        self.message.show_info(message)
-        self.context.statusMessage.emit(message)
-
-    @Slot(str, str)
-    def _show_error(self, message: str, details: str = "") -> None:
-        self.message.show_error(message[:1].upper() + message[1:], details)
-
+    # -- remembered layout ---------------------------------------------------------------------
     def _restore_state(self) -> None:
         settings = self.context.settings
         try:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.engine import events as ev
+from workbench.engine.series import GrowBuffer
 from workbench.errors import WorkbenchError
-from workbench.gui.widgets.plots import GrowBuffer
 
 ITERATION_KEYS = ("loss", "pre_loss", "accuracy", "pre_accuracy", "meta_lr")
 VALIDATION_KEYS = (

@@ -13,36 +13,34 @@ sampling, so every source pixel becomes a crisp square; large images are scaled 
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontMetrics,
-    QImage,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPen,
-    QPixmap,
-)
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
 
 from workbench.data.episodes import Episode
 from workbench.gui.theme import LIGHT, Theme
+from workbench.gui.widgets.grid_painter import (
+    BORDER,
+    GAP,
+    LABEL_MAX,
+    LABEL_MIN,
+    MARGIN,
+    GridDecorations,
+    GridFonts,
+    GridLayout,
+    GridPainter,
+    compute_layout,
+    label_width,
+)
 
 SUPPORT = "support"
 QUERY = "query"
 
-MARGIN = 12
-GAP = 4  # between cells
-BORDER = 3  # reserved around each image for a coloured border
-LABEL_MIN, LABEL_MAX = 110, 230
 SMALL_IMAGE = 48  # images up to this side are scaled by whole factors, nearest neighbour
 MIN_THUMB, PREFERRED_THUMB, MAX_THUMB = 40, 56, 144
 EXPORT_COLUMNS = 15  # images per row in an exported picture
@@ -196,25 +194,6 @@ def episode_sections(episode: Episode) -> list[GridSection]:
     return sections
 
 
-@dataclass
-class _Cell:
-    section: str
-    index: int
-    rect: QRect  # the image area (the border is drawn around it)
-
-
-@dataclass
-class _Layout:
-    thumb: int
-    label_width: int
-    width: int
-    height: int
-    cells: list[_Cell]
-    headings: list[tuple[QRect, str]]
-    labels: list[tuple[QRect, GridRow, bool]]  # rect, row, banded
-    title_rect: QRect | None
-
-
 # ----------------------------------------------------------------------------------------------
 # The widget
 # ----------------------------------------------------------------------------------------------
@@ -236,10 +215,7 @@ class ImageGrid(QWidget):
         self._sections: list[GridSection] = []
         self._title = ""
         self._theme = LIGHT
-        self._borders: dict[tuple[str, int], str] = {}
-        self._captions: dict[tuple[str, int], tuple[str, str | None]] = {}
-        self._selected: tuple[str, int] | None = None
-        self._hover: tuple[str, int] | None = None
+        self._decor = GridDecorations()
         self._pixmaps: dict[tuple[str, int, int], QPixmap] = {}
         self._thumb = PREFERRED_THUMB
         self._layout = self._compute_layout(self._thumb, 800)
@@ -249,10 +225,8 @@ class ImageGrid(QWidget):
         """Show new content; decorations and the selection are cleared."""
         self._sections = list(sections)
         self._title = title
-        self._borders.clear()
-        self._captions.clear()
+        self._decor = GridDecorations()
         self._pixmaps.clear()
-        self._selected = self._hover = None
         self._relayout()
 
     def set_episode(self, episode: Episode, title: str = "") -> None:
@@ -283,40 +257,41 @@ class ImageGrid(QWidget):
     def set_border(self, section: str, index: int, color: str | None) -> None:
         """Frame image ``index`` of ``section`` in ``color`` (a CSS colour); None removes it."""
         if color is None:
-            self._borders.pop((section, index), None)
+            self._decor.borders.pop((section, index), None)
         else:
-            self._borders[(section, index)] = color
+            self._decor.borders[(section, index)] = color
         self.update()
 
     def set_caption(self, section: str, index: int, text: str, color: str | None = None) -> None:
         """Text under image ``index`` (e.g. a prediction); an empty text removes it."""
-        had = bool(self._captions)
+        captions = self._decor.captions
+        had = bool(captions)
         if text:
-            self._captions[(section, index)] = (text, color)
+            captions[(section, index)] = (text, color)
         else:
-            self._captions.pop((section, index), None)
-        if had != bool(self._captions):
+            captions.pop((section, index), None)
+        if had != bool(captions):
             self._relayout()  # captions add a line under every thumbnail
         else:
             self.update()
 
     def clear_decorations(self) -> None:
-        self._borders.clear()
-        self._captions.clear()
+        self._decor.borders.clear()
+        self._decor.captions.clear()
         self._relayout()
 
     def border(self, section: str, index: int) -> str | None:
-        return self._borders.get((section, index))
+        return self._decor.borders.get((section, index))
 
     def caption(self, section: str, index: int) -> str:
-        return self._captions.get((section, index), ("", None))[0]
+        return self._decor.captions.get((section, index), ("", None))[0]
 
     def set_selected(self, section: str | None, index: int = 0) -> None:
-        self._selected = None if section is None else (section, index)
+        self._decor.selected = None if section is None else (section, index)
         self.update()
 
     def selected(self) -> tuple[str, int] | None:
-        return self._selected
+        return self._decor.selected
 
     # -- appearance and size ------------------------------------------------------------------
     def set_theme(self, theme: Theme) -> None:
@@ -396,73 +371,15 @@ class ImageGrid(QWidget):
         return image
 
     # -- layout -----------------------------------------------------------------------------------
-    def _fonts(self) -> tuple[QFont, QFont, QFont]:
-        base = QFont(self.font())
-        bold = QFont(base)
-        bold.setBold(True)
-        heading = QFont(bold)
-        heading.setPointSizeF(base.pointSizeF() * 1.1 if base.pointSizeF() > 0 else 11)
-        small = QFont(base)
-        small.setPointSizeF(max(7.0, base.pointSizeF() * 0.85) if base.pointSizeF() > 0 else 8)
-        return bold, heading, small
+    def _fonts(self) -> GridFonts:
+        return GridFonts.of(self.font())
 
     def _label_width(self) -> int:
-        bold, _, small = self._fonts()
-        fm_b, fm_s = QFontMetrics(bold), QFontMetrics(small)
-        widest = 0
-        for s in self._sections:
-            for row in s.rows:
-                widest = max(
-                    widest, fm_b.horizontalAdvance(row.label), fm_s.horizontalAdvance(row.detail)
-                )
-        return int(min(LABEL_MAX, max(LABEL_MIN, widest + 16)))
+        return label_width(self._sections, self._fonts())
 
-    def _compute_layout(self, thumb: int, width: int) -> _Layout:
-        bold, heading, small = self._fonts()
-        heading_h = QFontMetrics(heading).height() + 12
-        caption_h = QFontMetrics(small).height() + 2 if self._captions else 0
-        label_w = self._label_width()
-        cell = thumb + 2 * BORDER
-        line_h = cell + caption_h + GAP
-        usable = max(cell, width - 2 * MARGIN - label_w)
-        cols = max(1, (usable + GAP) // (cell + GAP))
-        y = MARGIN
-        title_rect = None
-        if self._title:
-            text_w = max(10, width - 2 * MARGIN)
-            flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
-            needed = QFontMetrics(heading).boundingRect(
-                QRect(0, 0, text_w, 10_000), flags, self._title
-            )
-            title_rect = QRect(MARGIN, y, text_w, needed.height() + 4)
-            y += title_rect.height() + 8
-        cells: list[_Cell] = []
-        headings: list[tuple[QRect, str]] = []
-        labels: list[tuple[QRect, GridRow, bool]] = []
-        widest = 0
-        for s_i, section in enumerate(self._sections):
-            if s_i > 0:
-                y += 8
-            headings.append(
-                (QRect(MARGIN, y, max(10, width - 2 * MARGIN), heading_h - 4), section.title)
-            )
-            y += heading_h
-            for r_i, row in enumerate(section.rows):
-                lines = max(1, math.ceil(len(row.indices) / cols))
-                per_line = max(1, math.ceil(len(row.indices) / lines))  # 15 on 2 lines: 8 + 7
-                row_h = lines * line_h
-                labels.append((QRect(MARGIN, y, label_w - 8, row_h - GAP), row, r_i % 2 == 1))
-                for j, index in enumerate(row.indices):
-                    line, col = divmod(j, per_line)
-                    x0 = MARGIN + label_w + col * (cell + GAP) + BORDER
-                    y0 = y + line * line_h + BORDER
-                    cells.append(_Cell(section.key, index, QRect(x0, y0, thumb, thumb)))
-                    widest = max(widest, x0 + thumb + BORDER)
-                y += row_h
-        height = y + MARGIN if self._sections else 60
-        return _Layout(
-            thumb, label_w, max(width, widest + MARGIN), height, cells, headings, labels, title_rect
-        )
+    def _compute_layout(self, thumb: int, width: int) -> GridLayout:
+        captions = bool(self._decor.captions)
+        return compute_layout(self._sections, self._title, self._fonts(), thumb, width, captions)
 
     def _relayout(self, width: int | None = None) -> None:
         w = width if width is not None else max(self.width(), 200)
@@ -480,12 +397,12 @@ class ImageGrid(QWidget):
             self._relayout(event.size().width())
 
     # -- painting ---------------------------------------------------------------------------------
-    def _pixmap(self, section: GridSection, index: int, side: int) -> QPixmap:
-        key = (section.key, index, side)
-        pix = self._pixmaps.get(key)
+    def _pixmap(self, key: str, index: int, side: int) -> QPixmap:
+        cache_key = (key, index, side)
+        pix = self._pixmaps.get(cache_key)
         if pix is None:
-            pix = scaled_pixmap(section.images[index], side)
-            self._pixmaps[key] = pix
+            pix = scaled_pixmap(self.section(key).images[index], side)
+            self._pixmaps[cache_key] = pix
         return pix
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
@@ -497,126 +414,22 @@ class ImageGrid(QWidget):
             painter.end()
 
     def _paint(
-        self, painter: QPainter, clip: QRect, interactive: bool, layout: _Layout | None = None
+        self, painter: QPainter, clip: QRect, interactive: bool, layout: GridLayout | None = None
     ) -> None:
-        theme = self._theme
+        """Draw the grid (with the selection and hover highlight only when ``interactive``)."""
+        decor = self._decor
+        if not interactive:
+            decor = GridDecorations(decor.borders, decor.captions)
         lay = layout or self._layout
-        bold, heading, small = self._fonts()
-        fg, muted = QColor(theme.foreground), QColor(theme.muted)
-        band = QColor(theme.surface)
-        accent = QColor(theme.curve_colors[0])
-        frame_color = QColor(theme.muted)
-        frame_color.setAlpha(110)  # sets dark image tiles apart from a dark background
-        by_key = {s.key: s for s in self._sections}
-
-        if lay.title_rect is not None:
-            painter.setFont(heading)
-            painter.setPen(fg)
-            painter.drawText(
-                lay.title_rect,
-                Qt.AlignmentFlag.AlignLeft
-                | Qt.AlignmentFlag.AlignVCenter
-                | Qt.TextFlag.TextWordWrap,
-                self._title,
-            )
-        painter.setFont(heading)
-        for rect, title in lay.headings:
-            if rect.intersects(clip):
-                painter.setPen(fg)
-                painter.drawText(
-                    rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title
-                )
-                painter.setPen(QPen(muted, 1))
-                painter.drawLine(
-                    rect.left(), rect.bottom() + 2, lay.width - MARGIN, rect.bottom() + 2
-                )
-
-        fm_b, fm_s = QFontMetrics(bold), QFontMetrics(small)
-        for rect, row, banded in lay.labels:
-            band_rect = QRect(
-                MARGIN - 4, rect.top() - 1, lay.width - 2 * MARGIN + 8, rect.height() + 2
-            )
-            if not band_rect.intersects(clip):
-                continue
-            if banded:
-                painter.fillRect(band_rect, band)
-            text_h = fm_b.height() + (fm_s.height() if row.detail else 0)
-            first_line = min(rect.height(), lay.thumb + 2 * BORDER)
-            top = rect.top() + max(0, (first_line - text_h) // 2)
-            painter.setFont(bold)
-            painter.setPen(fg)
-            painter.drawText(
-                QRect(rect.left(), top, rect.width(), fm_b.height()),
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                fm_b.elidedText(row.label, Qt.TextElideMode.ElideRight, rect.width()),
-            )
-            if row.detail:
-                painter.setFont(small)
-                painter.setPen(muted)
-                painter.drawText(
-                    QRect(rect.left(), top + fm_b.height(), rect.width(), fm_s.height()),
-                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                    fm_s.elidedText(row.detail, Qt.TextElideMode.ElideRight, rect.width()),
-                )
-
-        for cell in lay.cells:
-            frame = cell.rect.adjusted(-BORDER, -BORDER, BORDER, BORDER)
-            if not frame.adjusted(0, 0, 0, fm_s.height() + 2).intersects(clip):
-                continue
-            section = by_key[cell.section]
-            pix = self._pixmap(section, cell.index, lay.thumb)
-            x = cell.rect.left() + (lay.thumb - pix.width()) // 2
-            y = cell.rect.top() + (lay.thumb - pix.height()) // 2
-            painter.drawPixmap(x, y, pix)
-            painter.setPen(QPen(frame_color, 1))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(QRect(x - 1, y - 1, pix.width() + 1, pix.height() + 1))
-            key = (cell.section, cell.index)
-            color = self._borders.get(key)
-            if color is not None:
-                painter.setPen(
-                    QPen(
-                        QColor(color),
-                        BORDER,
-                        Qt.PenStyle.SolidLine,
-                        Qt.PenCapStyle.SquareCap,
-                        Qt.PenJoinStyle.MiterJoin,
-                    )
-                )
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-                half = BORDER / 2
-                painter.drawRect(
-                    cell.rect.adjusted(-1, -1, 0, 0)
-                    .toRectF()
-                    .adjusted(-half + 0.5, -half + 0.5, half - 0.5, half - 0.5)
-                )
-            if interactive and key in (self._selected, self._hover):
-                pen = QPen(accent, 2 if key == self._selected else 1)
-                pen.setStyle(
-                    Qt.PenStyle.SolidLine if key == self._selected else Qt.PenStyle.DashLine
-                )
-                painter.setPen(pen)
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.drawRect(frame.adjusted(0, 0, -1, -1))
-            caption = self._captions.get(key)
-            if caption is not None:
-                text, ccolor = caption
-                painter.setFont(small)
-                painter.setPen(QColor(ccolor) if ccolor else muted)
-                rect = QRect(
-                    frame.left() - GAP // 2, frame.bottom() + 1, frame.width() + GAP, fm_s.height()
-                )
-                painter.drawText(
-                    rect,
-                    Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                    fm_s.elidedText(text, Qt.TextElideMode.ElideRight, rect.width()),
-                )
+        GridPainter(painter, lay, self._theme, self._fonts(), self._pixmap, decor).paint(
+            clip, self._title
+        )
 
     # -- mouse ------------------------------------------------------------------------------------
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         hit = self.cell_at(event.position().toPoint())
-        if hit != self._hover:
-            self._hover = hit
+        if hit != self._decor.hover:
+            self._decor.hover = hit
             self.setCursor(Qt.CursorShape.PointingHandCursor if hit else Qt.CursorShape.ArrowCursor)
             if hit is not None:
                 section = self.section(hit[0])
@@ -634,8 +447,8 @@ class ImageGrid(QWidget):
         return ""
 
     def leaveEvent(self, event) -> None:  # noqa: N802
-        if self._hover is not None:
-            self._hover = None
+        if self._decor.hover is not None:
+            self._decor.hover = None
             self.update()
         super().leaveEvent(event)
 
@@ -643,7 +456,7 @@ class ImageGrid(QWidget):
         if event.button() == Qt.MouseButton.LeftButton:
             hit = self.cell_at(event.position().toPoint())
             if hit is not None:
-                self._selected = hit
+                self._decor.selected = hit
                 self.update()
                 self.imageClicked.emit(hit[0], hit[1])
                 return

@@ -1,92 +1,18 @@
-"""Building blocks of the live plots: growable buffers, EMA smoothing, and exportable plots.
+"""Plots that stay smooth with long curves and export themselves (PNG, CSV).
 
-Buffers are numpy arrays that double when full, so appending one point per trainer event is
-O(1) and a redraw hands pyqtgraph a view of the filled part without copying. Smoothing is the
-bias-corrected exponential moving average (as TensorBoard draws it), computed incrementally so
-a 100,000-point run costs only the new points at each redraw.
+The numbers behind the curves (growable buffers, smoothing) are Qt-free and live in
+`workbench.engine.series`; this module only draws and exports.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
-
-
-class GrowBuffer:
-    """A float64 array that grows by doubling; `view()` is the filled part (no copy)."""
-
-    def __init__(self, capacity: int = 256) -> None:
-        self._data = np.empty(capacity, dtype=np.float64)
-        self.size = 0
-
-    def append(self, value: float) -> None:
-        if self.size == len(self._data):
-            grown = np.empty(2 * len(self._data), dtype=np.float64)
-            grown[: self.size] = self._data[: self.size]
-            self._data = grown
-        self._data[self.size] = value
-        self.size += 1
-
-    def extend(self, values) -> None:
-        for v in values:
-            self.append(v)
-
-    def view(self) -> np.ndarray:
-        return self._data[: self.size]
-
-    def __len__(self) -> int:
-        return self.size
-
-
-class SmoothedSeries:
-    """The bias-corrected EMA of a `GrowBuffer`, brought up to date lazily.
-
-    ``smoothing`` is the weight of the past (0: no smoothing, 0.99: heavy). NaN points (a value
-    an event did not carry) stay NaN and do not disturb the average.
-    """
-
-    def __init__(self, raw: GrowBuffer, smoothing: float = 0.0) -> None:
-        self.raw = raw
-        self.out = GrowBuffer(len(raw._data))
-        self.smoothing = smoothing
-        self._avg = 0.0
-        self._weight = 0.0
-
-    def set_smoothing(self, smoothing: float) -> None:
-        if smoothing != self.smoothing:
-            self.smoothing = smoothing
-            self.out = GrowBuffer(max(256, len(self.raw)))
-            self._avg = self._weight = 0.0
-
-    def view(self) -> np.ndarray:
-        raw = self.raw.view()
-        a = self.smoothing
-        if a <= 0.0:
-            return raw
-        avg, weight, out = self._avg, self._weight, self.out
-        for x in raw[out.size :].tolist():
-            if math.isnan(x):
-                out.append(math.nan)
-                continue
-            avg = a * avg + (1.0 - a) * x
-            weight = a * weight + (1.0 - a)
-            out.append(avg / weight)
-        self._avg, self._weight = avg, weight
-        return out.view()
-
-
-def ema(values: np.ndarray | list[float], smoothing: float) -> np.ndarray:
-    """Bias-corrected exponential moving average of ``values`` (a whole array at once)."""
-    buf = GrowBuffer(max(1, len(values)))
-    buf.extend(float(v) for v in values)
-    return SmoothedSeries(buf, smoothing).view().copy()
 
 
 def make_plot(title: str, y_label: str, *, legend: bool = True) -> pg.PlotWidget:
