@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,29 @@ def style_plot(widget: pg.PlotWidget | pg.GraphicsLayoutWidget, theme: Theme) ->
                 label.setText(label.text, color=theme.foreground, size=f"{theme.font_point_size}pt")
 
 
+class ThemedStyle(QProxyStyle):
+    """Fusion, with check boxes inside lists and tables that stay visible in the dark theme.
+
+    Fusion draws an item view's check box in the view's base colour with an outline a shade
+    darker than the window colour: on the dark theme's base that outline is all but invisible,
+    and a list of models to tick looks like plain text. The box gets the muted text colour as
+    its outline instead."""
+
+    def __init__(self, theme: Theme) -> None:
+        super().__init__(QStyleFactory.create("Fusion"))
+        self._outline_source = QColor(theme.muted).lighter(140)
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:  # noqa: N802
+        if element == QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck:
+            option = type(option)(option)
+            # Fusion's outline is the window colour darkened by 140%
+            option.palette.setColor(QPalette.ColorRole.Window, self._outline_source)
+        super().drawPrimitive(element, option, painter, widget)
+
+
 def apply_application_theme(app: QApplication, theme: Theme) -> None:
     """Qt palette and base font for the whole application (Fusion style follows the palette)."""
-    app.setStyle("Fusion")
+    app.setStyle(ThemedStyle(theme) if theme.name == "dark" else QStyleFactory.create("Fusion"))
     pal = QPalette()
     bg, surface, fg = QColor(theme.background), QColor(theme.surface), QColor(theme.foreground)
     accent = QColor(theme.curve_colors[0])
