@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractButton, QApplication
 
 from workbench.config import to_dict
@@ -443,3 +444,32 @@ def test_resumed_curves_never_repeat_an_iteration() -> None:
     assert not series.add_event(ev.TrainerEvent(ev.EVALUATION, 10, 20, 10.0, {}))
     assert series.it["iteration"].view().tolist() == list(range(1, 15))
     assert series.val["iteration"].view().tolist() == [10]
+
+
+def test_experiment_panel_narrows_on_views_that_do_not_edit_it(window: MainWindow, qtbot, tmp_path):
+    dock = window.dock
+    window.show()
+    qtbot.waitExposed(window)
+    assert not dock.is_narrow()  # the Training view works with the form
+    window.show_view("runs")
+    assert dock.is_narrow() and dock.stack.width() <= 40
+    runs_view_width = window.views["runs"].width()
+    dock.strip.click()  # one click opens it, and that is remembered
+    qtbot.waitUntil(lambda: window.views["runs"].width() < runs_view_width - 200)
+    window.show_view("episodes")
+    assert not dock.is_narrow()
+    window.panel.collapse_button.click()  # « narrows it again, also remembered
+    assert dock.is_narrow()
+    window.show_view("training")
+    assert not dock.is_narrow()
+    window.show_view("adaptation")
+    assert dock.is_narrow()
+    narrow = next(a for a in window.findChildren(QAction) if "Narrow" in a.text())
+    assert narrow.isChecked()
+    narrow.trigger()  # the View menu's command (Ctrl+Shift+E)
+    assert not dock.is_narrow() and not narrow.isChecked()
+    # a new window with the same settings remembers the choice
+    window.settings.sync()
+    again = make_window(qtbot, tmp_path)
+    again.show_view("runs")
+    assert not again.dock.is_narrow()

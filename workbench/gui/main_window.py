@@ -21,8 +21,9 @@ from workbench.gui import dialogs
 from workbench.gui.adaptation.view import AdaptationView
 from workbench.gui.context import GuiContext
 from workbench.gui.episodes.view import EpisodesView
+from workbench.gui.experiment.dock import ExperimentDock
 from workbench.gui.experiment.form import ConfigForm
-from workbench.gui.experiment.panel import ExperimentPanel, dock_experiment_panel
+from workbench.gui.experiment.panel import ExperimentPanel
 from workbench.gui.menus import build_menus
 from workbench.gui.runs.view import RunsView
 from workbench.gui.status_bar import TrainingStatusBar
@@ -58,7 +59,7 @@ class MainWindow(QMainWindow):
         self.form.restore(self.settings)
         self.context.set_config_provider(self.form.config)
         self.panel = ExperimentPanel(self.form)
-        self.dock = dock_experiment_panel(self.panel, self)
+        self.dock = ExperimentDock(self.panel, self, self.settings)
         self._build_views()
         self.status = TrainingStatusBar(self)
         self.setStatusBar(self.status)
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.form.configChanged.connect(self._update_title)
         self.form.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.tabs.currentChanged.connect(self._follow_view)
         c = self.context
         c.openEpisodeInAdaptation.connect(self._open_episode_in_adaptation)
         c.cloneConfig.connect(self.load_config)
@@ -107,8 +109,7 @@ class MainWindow(QMainWindow):
     def load_config(self, config: ExperimentConfig) -> None:
         """Put a config (a cloned run's, a file's) in the form."""
         self.form.set_config(config)
-        self.dock.show()
-        self.dock.raise_()
+        self.dock.reveal()
         self.statusBar().showMessage("Config loaded into the Experiment form", 8000)
 
     def load_config_argument(self, config_or_preset: str) -> None:
@@ -154,6 +155,13 @@ class MainWindow(QMainWindow):
         view = self.views.get(name)
         if view is not None:
             self.tabs.setCurrentWidget(view)
+
+    def _follow_view(self, _index: int) -> None:
+        """Narrow the Experiment panel on views that do not edit the experiment (as the user
+        last chose; presentation mode hides it altogether)."""
+        view = self.tabs.currentWidget()
+        if isinstance(view, View):
+            self.dock.follow_view(view.edits_experiment)
 
     @Slot(object)
     def _open_episode_in_adaptation(self, payload: object) -> None:

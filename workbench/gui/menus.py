@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMenu
 
 from workbench.gui import dialogs
 from workbench.gui.actions import make_action
+from workbench.gui.experiment.dock import TOGGLE_SHORTCUT
 
 if TYPE_CHECKING:
     from workbench.gui.main_window import MainWindow
@@ -123,6 +124,17 @@ def _fill_view_menu(menu: QMenu, window: MainWindow) -> ThemeActions:
     toggle = window.dock.toggleViewAction()
     toggle.setText("Experiment panel")
     menu.addAction(toggle)
+    narrow = make_action(
+        window,
+        "&Narrow Experiment panel",
+        lambda _c=False: window.dock.toggle(),
+        [TOGGLE_SHORTCUT],
+        "Narrow the Experiment panel to a strip on views that do not edit the experiment, "
+        "or open it again",
+        checkable=True,
+    )
+    window.dock.narrowChanged.connect(narrow.setChecked)
+    menu.addAction(narrow)
     return themes
 
 

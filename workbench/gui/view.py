@@ -34,6 +34,9 @@ class View(QWidget):
     shortcut: ClassVar[str] = ""
     #: the tab's tooltip
     tooltip: ClassVar[str] = ""
+    #: whether the view works with the Experiment form: the panel narrows to a strip on views
+    #: that do not, so their plots get the room
+    edits_experiment: ClassVar[bool] = False
 
     def __init__(self, context: GuiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)

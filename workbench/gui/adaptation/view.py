@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -43,6 +44,7 @@ from workbench.gui.adaptation.panel import AdaptationPanel
 from workbench.gui.context import GuiContext
 from workbench.gui.theme import LIGHT, Theme
 from workbench.gui.view import View
+from workbench.gui.widgets.elided_label import ElidedLabel
 from workbench.gui.widgets.inline_message import InlineMessage
 
 SIDEBAR_WIDTH = 300
@@ -98,9 +100,7 @@ class AdaptationView(View):
         self.sidebar.setFixedWidth(SIDEBAR_WIDTH)
 
         self.message = InlineMessage()
-        self.heading = QLabel()
-        self.heading.setWordWrap(True)
-        self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.heading = ElidedLabel()
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.episode = EpisodeTab()
@@ -395,7 +395,11 @@ class AdaptationView(View):
         self.episode.apply_theme(theme)
         self.aggregation.apply_theme(theme)
         self.status.setStyleSheet(f"color: {theme.muted};")
-        self.heading.setStyleSheet(f"color: {theme.foreground}; font-weight: bold;")
+        self.heading.setStyleSheet(f"color: {theme.foreground};")
+        font = QFont(self.font())  # the size follows presentation mode
+        font.setPointSize(theme.font_point_size)
+        font.setBold(True)
+        self.heading.setFont(font)
 
     def prepare_screenshot(self) -> None:
         """A representative state for the screenshot tool: the newest meta-learned run adapted

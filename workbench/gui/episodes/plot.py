@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from workbench.data.episodes import Episode
 from workbench.data.sinusoid import AMPLITUDE, X_RANGE, sinusoid
 from workbench.gui.theme import LIGHT, Theme
+from workbench.gui.widgets.axes import legible_axes
 
 CURVE_POINTS = 400
 
@@ -21,7 +22,7 @@ class SinusoidEpisodePlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems=legible_axes())
         self.plot.setMenuEnabled(False)
         item = self.plot.getPlotItem()
         item.setLabel("bottom", "x")

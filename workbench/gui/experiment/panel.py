@@ -7,14 +7,12 @@ left unexplained.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QDockWidget,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
     QPushButton,
     QStyle,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -45,12 +43,20 @@ class ExperimentPanel(QWidget):
             "Stop after the current iteration and save a checkpoint; "
             "the run can be resumed later (Ctrl+. or Esc)"
         )
-        for button in self.buttons():
+        self.collapse_button = QToolButton()
+        self.collapse_button.setText("«")
+        self.collapse_button.setToolTip(
+            "Narrow this panel to a strip on the views that do not edit the experiment, "
+            "so their plots get the room (Ctrl+Shift+E)"
+        )
+        self.collapse_button.setAccessibleName("Narrow the Experiment panel")
+        for button in (*self.buttons(), self.collapse_button):
             button.setMinimumHeight(30)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button, 2)
         buttons.addWidget(self.pause_button, 1)
         buttons.addWidget(self.stop_button, 1)
+        buttons.addWidget(self.collapse_button)
         self.invalid_label = QLabel()
         self.invalid_label.setWordWrap(True)
         self.invalid_label.hide()
@@ -94,19 +100,3 @@ class ExperimentPanel(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.form.apply_theme(theme)
         self.invalid_label.setStyleSheet(f"color: {theme.bad};")
-
-
-def dock_experiment_panel(panel: ExperimentPanel, window: QMainWindow) -> QDockWidget:
-    """Put the panel in a dock on the left of ``window`` (movable to the right, floatable,
-    closable; the View menu shows it again)."""
-    dock = QDockWidget("Experiment", window)
-    dock.setObjectName("experimentDock")
-    dock.setWidget(panel)
-    dock.setFeatures(
-        QDockWidget.DockWidgetMovable
-        | QDockWidget.DockWidgetFloatable
-        | QDockWidget.DockWidgetClosable
-    )
-    dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
-    window.addDockWidget(Qt.LeftDockWidgetArea, dock)
-    return dock

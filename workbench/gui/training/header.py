@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 from workbench.gui.theme import Theme
 from workbench.gui.training.series import RunSeries
 from workbench.gui.training.texts import stats_text
+from workbench.gui.widgets.elided_label import ElidedLabel
 
 SMOOTHING_SETTLE_MS = 120  # the slider is applied once it rests this long
 
@@ -35,15 +35,13 @@ class TrainingHeader(QWidget):
 
     def __init__(self, x_key: str, smoothing: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title_label = QLabel()
-        self.title_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.title_label = ElidedLabel()
         font = self.title_label.font()
         font.setBold(True)
         self.title_label.setFont(font)
-        self.stats_label = QLabel()
-        self.stats_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        # new numbers at every redraw must not re-lay out the view (that would repaint plots)
-        self.stats_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        # asks for no width: new numbers at every redraw must not re-lay out the view (that
+        # would repaint the plots)
+        self.stats_label = ElidedLabel()
         self.clear_button = QPushButton("Clear comparison")
         self.clear_button.setToolTip("Stop overlaying runs and show the current run in detail")
         self.clear_button.clicked.connect(self.clearRequested)

@@ -41,6 +41,7 @@ class TrainingView(View):
     title = "Training"
     shortcut = "Ctrl+1"
     tooltip = "Live curves of the run being trained, or of runs to compare (Ctrl+1)"
+    edits_experiment = True
 
     def __init__(
         self,

@@ -14,10 +14,12 @@ import pyqtgraph as pg
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from workbench.gui.widgets.axes import legible_axes
+
 
 def make_plot(title: str, y_label: str, *, legend: bool = True) -> pg.PlotWidget:
     """A plot that stays smooth with 100,000 points and can export itself from its menu."""
-    widget = pg.PlotWidget()
+    widget = pg.PlotWidget(axisItems=legible_axes())
     plot = widget.getPlotItem()
     plot.setTitle(title)
     plot.setLabel("left", y_label)
