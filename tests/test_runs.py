@@ -429,14 +429,30 @@ def test_tensorboard_export_maps_training_and_validation_scalars(tmp_path: Path)
     assert writer.texts[0][0] == "config" and "[algorithm]" in writer.texts[0][1]
 
 
-@pytest.mark.skipif(
-    not run_export.tensorboard_available(),
-    reason="the optional tensorboard package is not installed",
-)
-def test_tensorboard_export_writes_event_files(tmp_path: Path) -> None:
+def test_tensorboard_reads_back_exactly_the_exported_scalars(tmp_path: Path) -> None:
+    """Read with TensorBoard's own event reader, not a fake writer."""
+    import numpy as np
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     store = make_run(tmp_path / "runs", "tb")
     log_dir = run_export.export_tensorboard(store.path, tmp_path / "tb")
-    assert any(p.name.startswith("events.out.tfevents") for p in log_dir.iterdir())
+    events = EventAccumulator(str(log_dir))
+    events.Reload()
+    records, _ = store.read_metrics()
+    expected: dict[str, list[tuple[int, float]]] = {}
+    for r in records:
+        if r.get("kind") not in ("iteration", "evaluation"):
+            continue
+        prefix = "train" if r["kind"] == "iteration" else "val"
+        for key, value in r["values"].items():
+            name = key[4:] if prefix == "val" and key.startswith("val_") else key
+            expected.setdefault(f"{prefix}/{name}", []).append((r["iteration"], value))
+    assert sorted(events.Tags()["scalars"]) == sorted(expected)
+    for tag, points in expected.items():
+        read = [(e.step, e.value) for e in events.Scalars(tag)]
+        # TensorBoard keeps scalars as 32-bit floats: exact at that precision
+        assert read == [(step, float(np.float32(v))) for step, v in points], tag
+    assert len(expected["train/loss"]) == 20
 
 
 # -- a stored evaluation --------------------------------------------------------------------------

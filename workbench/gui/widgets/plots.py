@@ -11,10 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from workbench.gui.widgets.axes import legible_axes
+from workbench.gui.widgets.plot_svg import export_svg
+
+#: how much larger the "for slides" PNG export draws the plot
+SLIDE_SCALE = 3.0
 
 
 def make_plot(title: str, y_label: str, *, legend: bool = True) -> pg.PlotWidget:
@@ -39,7 +43,8 @@ def make_plot(title: str, y_label: str, *, legend: bool = True) -> pg.PlotWidget
 
 
 def add_export_actions(widget: pg.PlotWidget) -> None:
-    """Right-click menu entries "Export plot as PNG…" and "Export curves as CSV…"."""
+    """Right-click menu entries: the plot as PNG (as on screen, or 3x for slides), as SVG, and
+    its curves as CSV."""
     menu = widget.getPlotItem().getViewBox().menu
     menu.addSeparator()
     png = QAction("Export plot as PNG…", menu)
@@ -48,8 +53,16 @@ def add_export_actions(widget: pg.PlotWidget) -> None:
     csv_action.triggered.connect(
         lambda: _ask_and_export(widget, "CSV table (*.csv)", ".csv", export_csv)
     )
-    menu.addAction(png)
-    menu.addAction(csv_action)
+    slide = QAction("Export plot as PNG, 3x for slides…", menu)
+    slide.triggered.connect(
+        lambda: _ask_and_export(
+            widget, "PNG image (*.png)", ".png", lambda w, p: export_png(w, p, SLIDE_SCALE)
+        )
+    )
+    svg = QAction("Export plot as SVG…", menu)
+    svg.triggered.connect(lambda: _ask_and_export(widget, "SVG image (*.svg)", ".svg", export_svg))
+    for action in (png, slide, svg, csv_action):
+        menu.addAction(action)
 
 
 def _ask_and_export(
@@ -64,10 +77,27 @@ def _ask_and_export(
         writer(widget, Path(path))
 
 
-def export_png(widget: QWidget, path: Path) -> Path:
-    """The plot as it looks on screen (curves, axes, legend)."""
+def export_png(widget: QWidget, path: Path, scale: float = 1.0) -> Path:
+    """The plot as it looks on screen (curves, axes, legend), drawn ``scale`` times larger:
+    lines and text are drawn again at that resolution, so a 3x export stays sharp on a
+    slide rather than being an enlarged screenshot."""
     path = Path(path)
-    if not widget.grab().save(str(path)):
+    if scale == 1.0:
+        image = widget.grab().toImage()
+    else:
+        if not 0.25 <= scale <= 8:
+            raise ValueError(f"scale must be between 0.25 and 8, got {scale}")
+        size = widget.size()
+        image = QImage(
+            round(size.width() * scale), round(size.height() * scale), QImage.Format.Format_ARGB32
+        )
+        image.fill(widget.palette().color(widget.backgroundRole()))
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.scale(scale, scale)
+        widget.render(painter)
+        painter.end()
+    if not image.save(str(path)):
         raise OSError(f"could not write {path}")
     return path
 
