@@ -9,9 +9,7 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
 
 from workbench.errors import WorkbenchError
-from workbench.gui import platform_check
-
-APP_NAME = "Meta-Learning Workbench"
+from workbench.gui import APP_NAME, platform_check
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 import workbench
-from workbench.gui.app import APP_NAME
+from workbench.gui import APP_NAME
 
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> None:

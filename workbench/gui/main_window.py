@@ -1,8 +1,8 @@
 """The main window: the Experiment panel, the four views, menus, shortcuts and the status bar.
 
 The window assembles its parts: the Experiment panel (`experiment.panel`) in a dock, the views
-in tabs, the menus (`menus`), the status bar (`status_bar`) and the one training session with
-what follows it (`training_control`). It wires what the views ask for through the `GuiContext`
+in tabs, the menus (`menus`), the status bar (`training.status_bar`) and the one training
+session with what follows it (`training.control`). It wires what the views ask for through the `GuiContext`
 (open an episode in the adaptation viewer, clone a run's config, overlay runs, resume a run,
 switch view) to the view that can do it; views never hold references to each other.
 """
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QTabWidget
 
 from workbench.config import ExperimentConfig
 from workbench.errors import WorkbenchError
-from workbench.gui import dialogs
+from workbench.gui import APP_NAME, dialogs
 from workbench.gui.adaptation.view import AdaptationView
 from workbench.gui.context import GuiContext
 from workbench.gui.episodes.view import EpisodesView
@@ -26,13 +26,11 @@ from workbench.gui.experiment.form import ConfigForm
 from workbench.gui.experiment.panel import ExperimentPanel
 from workbench.gui.menus import build_menus
 from workbench.gui.runs.view import RunsView
-from workbench.gui.status_bar import TrainingStatusBar
 from workbench.gui.theme import apply_application_theme, get_theme
+from workbench.gui.training.control import TrainingControl
+from workbench.gui.training.status_bar import TrainingStatusBar
 from workbench.gui.training.view import TrainingView
-from workbench.gui.training_control import TrainingControl
 from workbench.gui.view import View
-
-APP_NAME = "Meta-Learning Workbench"
 
 #: the views, in tab order (each names itself, its shortcut and tooltip: see `View`)
 VIEW_CLASSES: tuple[type[View], ...] = (TrainingView, EpisodesView, AdaptationView, RunsView)

@@ -117,10 +117,9 @@ class _Writer:
             )
 
     def error_bars(self, bars: pg.ErrorBarItem) -> None:
-        path = bars.path if getattr(bars, "path", None) is not None else None
-        if path is None:
+        if bars.path is None:  # pyqtgraph builds it at the first paint
             bars.drawPath()
-            path = bars.path
+        path = bars.path
         pen = pg.mkPen(bars.opts["pen"]) if bars.opts.get("pen") is not None else QPen()
         for polygon in path.toSubpathPolygons():
             points = self.to_widget(bars, polygon)

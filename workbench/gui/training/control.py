@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShortcut
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QPlainTextEdit,
+    QPushButton,
     QTextEdit,
 )
 
@@ -34,10 +35,26 @@ from workbench.errors import WorkbenchError
 from workbench.gui import dialogs
 from workbench.gui.actions import make_action
 from workbench.gui.context import GuiContext
-from workbench.gui.experiment.panel import ExperimentPanel
-from workbench.gui.status_bar import TrainingStatusBar
+from workbench.gui.training.status_bar import TrainingStatusBar
 from workbench.gui.training.view import TrainingView
 from workbench.gui.training.worker import TrainingSession
+
+
+class ControlPanel(Protocol):
+    """What the control needs of the Experiment panel (`gui.experiment.panel.ExperimentPanel`):
+    its form, and the Start / Pause / Stop buttons with the line that explains a disabled Start.
+    A protocol, so the training package does not import the experiment package."""
+
+    form: Any  # the experiment form: config(), is_valid(), errors(), set_editable(), signals
+
+    def buttons(self) -> tuple[QPushButton, QPushButton, QPushButton]: ...
+
+    def enable_buttons(self, can_start: bool, can_interrupt: bool) -> None: ...
+
+    def explain_invalid_form(self, show: bool) -> None: ...
+
+    def show_paused(self, paused: bool) -> None: ...
+
 
 #: widgets that use the Space key themselves (it goes to them, not to Start/Pause)
 SPACE_CONSUMERS = (
@@ -58,7 +75,7 @@ class TrainingControl(QObject):
     def __init__(
         self,
         window: QMainWindow,
-        panel: ExperimentPanel,
+        panel: ControlPanel,
         status: TrainingStatusBar,
         training_view: TrainingView,
         context: GuiContext,
