@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QRectF
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -219,7 +219,11 @@ def plot_svg(widget: pg.PlotWidget) -> str:
     """The SVG text of ``widget`` as it is laid out on screen."""
     w, h = widget.width(), widget.height()
     background = widget.backgroundBrush().color()
-    widget.grab()  # lays out and paints: the view applies its range, the axes place labels
+    # paint, let the layout apply what painting asked for (an axis that needs more room for its
+    # labels), and paint again: the view applies its range and the axes place their labels
+    widget.grab()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+    widget.grab()
     writer = _Writer(widget)
     writer.view.updateMatrix()
     writer.curves()
