@@ -7,6 +7,7 @@ one readable line and exits with status 2; a traceback only ever means a bug.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import signal
@@ -48,7 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     _add_runs(sub.add_parser("runs", help="list the runs in the runs folder, or export some"))
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"workbench.cli.{name}").register(sub)
     return p
+
+
+#: commands that live in a module of their own (``workbench/cli/<name>.py``): each has
+#: ``register(subparsers)``, which adds its parser and sets ``handler`` to the function that runs it
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _add_train(t: argparse.ArgumentParser) -> None:
@@ -151,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "presets": _presets,
             "runs": _runs,
             "screenshot": _screenshot,
-        }[command]
+        }.get(command) or args.handler
         return handler(args)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -490,6 +498,3 @@ def _screenshot(args) -> int:
         print(path)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
