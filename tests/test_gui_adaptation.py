@@ -293,6 +293,44 @@ def test_exports(qtbot, glyph_view, tmp_path):
         assert path.stat().st_size > 1000
 
 
+def test_steps_gif_frames_size_and_last_frame(qtbot, glyph_view, tmp_path, monkeypatch):
+    """Steps 0..3 as a GIF: the requested frames and width, the curves growing, the last frame
+    what the view shows at the last step; the view goes back to the step it showed."""
+    import numpy as np
+    from PIL import Image
+
+    from workbench.gui.adaptation.animation import render_step_frame
+    from workbench.gui.widgets import animation
+
+    view = glyph_view
+    view.panel.steps_spin.setValue(3)
+    _adapt(qtbot, view)
+    view.set_step(1)
+    assert view.export_menu.actions["steps_gif"].isEnabled()
+    chosen = animation.AnimationSettings(seconds=2, fps=6, width=640)
+    monkeypatch.setattr(animation, "ask_animation_settings", lambda *a: chosen)
+    monkeypatch.setattr(animation, "ask_gif_path", lambda *a: str(tmp_path / "steps.gif"))
+    recorder = view.export_steps_gif()
+    with qtbot.waitSignal(recorder.saved, timeout=WAIT) as saved:
+        pass
+    gif = Image.open(saved.args[0])
+    assert gif.n_frames == chosen.frames == 12
+    episode = view.episode
+    height = round(episode.height() * 640 / episode.width()) + animation.TIMELINE_PX
+    assert gif.size == (640, height)
+    assert view.selected_step() == 1  # restored
+    assert len(view.curves.acc_plot.getPlotItem().listDataItems()[0].xData) == 4
+    gif.seek(gif.n_frames - 1)
+    last = np.asarray(gif.convert("RGB"), dtype=np.int16)[: -animation.TIMELINE_PX]
+    view.set_step(3)
+    expected = animation.compose_frame(episode.grab().toImage(), chosen, 11, "#fff", "#000")
+    shown = np.asarray(animation.to_pil(expected), dtype=np.int16)[: -animation.TIMELINE_PX]
+    assert last.shape == shown.shape and float(np.abs(last - shown).mean()) < 2.0
+    render_step_frame(episode, 0, 12)  # the first frame: one point per curve, step 0
+    assert len(view.curves.acc_plot.getPlotItem().listDataItems()[0].xData) == 1
+    assert view.selected_step() == 0
+
+
 def test_live_snapshot_and_theme(qtbot, tmp_path, runs):
     config = parse_overrides(TINY, load_preset("demo"))
     trainer = Trainer.create(config, tmp_path / "live-runs")

@@ -497,4 +497,3 @@ def _screenshot(args) -> int:
     for path in paths:
         print(path)
     return 0
-

@@ -21,7 +21,7 @@ from workbench.errors import WorkbenchError
 from workbench.gui.widgets.image_grid import ImageGrid
 
 DIR_KEY = "adaptation/export_dir"
-FILTERS = {"csv": "CSV table (*.csv)", "png": "PNG image (*.png)"}
+FILTERS = {"csv": "CSV table (*.csv)", "png": "PNG image (*.png)", "gif": "GIF (*.gif)"}
 NO_RESULT = "nothing to export yet: press Adapt first"
 NO_AGGREGATE = "nothing to export yet: press Aggregate first"
 
@@ -78,12 +78,14 @@ def write_aggregate_csv(aggregates: list[ad.Aggregate], path: str | Path) -> Pat
 @dataclass(frozen=True)
 class Export:
     """One entry of the menu: ``write(path)`` writes a ``kind`` ("csv" or "png") file, offered
-    as ``<stem>-<part>.<kind>``."""
+    as ``<stem>-<part>.<kind>``; or, for an export that asks more than a file name (an
+    animation), ``start()`` runs its own dialogs."""
 
     label: str
     part: str
     kind: str
-    write: Callable[[str | Path], Path]
+    write: Callable[[str | Path], Path] | None = None
+    start: Callable[[], object] | None = None
 
 
 class ExportMenu(QObject):
@@ -126,6 +128,10 @@ class ExportMenu(QObject):
     def export(self, key: str) -> None:
         """Ask where to write export ``key``, write it and say so."""
         e = self._exports[key]
+        if e.start is not None:
+            e.start()
+            return
+        assert e.write is not None
         folder = str(self._settings.value(DIR_KEY, str(Path.home())))
         default = str(Path(folder) / f"{self._stem()}-{e.part}.{e.kind}")
         path = ask_save_path(self._parent, "Export", default, FILTERS[e.kind])

@@ -9,6 +9,7 @@ line of text above the plots rather than boxes inside them, so they never cover 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,13 +70,15 @@ def _curve(
     theme: Theme | None = None,
     index: int = 0,
 ) -> pg.PlotDataItem:
-    """A named curve (the name is what CSV export calls it)."""
+    """A named curve (the name is what CSV export calls it); ``y`` may run past ``x``: a curve
+    that grows shows the first ``len(x)`` values."""
     kwargs = {}
     if symbol and theme is not None:
         kwargs = dict(
             symbol=symbol, symbolSize=6, symbolPen=pen, symbolBrush=pg.mkBrush(theme.color(index))
         )
-    item = plot.plot(list(x), list(y), pen=pen, name=name, **kwargs)
+    xs = list(x)
+    item = plot.plot(xs, list(y)[: len(xs)], pen=pen, name=name, **kwargs)
     item.export_name = name
     return item
 
@@ -146,12 +149,20 @@ class StepCurves(QWidget):
         self._items: list[EpisodeAdaptation] = []
         self._regression = False
         self._step = 0
+        self._until: int | None = None
         self._markers: list[pg.InfiniteLine] = []
 
     def set_data(self, adaptations: Sequence[EpisodeAdaptation], regression: bool) -> None:
         self._items = list(adaptations)
         self._regression = regression
         self._redraw()
+
+    def set_growth(self, until: int | None) -> None:
+        """Draw the curves only up to step ``until`` (None: all steps), on the axes of the
+        whole curves: the frames of an animation in which the curves grow step by step."""
+        if until != self._until:
+            self._until = until
+            self._redraw()
 
     def set_step(self, step: int) -> None:
         self._step = step
@@ -179,9 +190,10 @@ class StepCurves(QWidget):
         longest = max((a.trace.steps for a in self._items), default=1)
         symbol = "o" if longest <= 30 else None
         acc, loss = self.acc_plot.getPlotItem(), self.loss_plot.getPlotItem()
+        shown = longest if self._until is None else self._until
         for i, a in enumerate(self._items):
             t = a.trace
-            steps = range(t.steps + 1)
+            steps = range(min(t.steps, shown) + 1)
             if not self._regression:
                 _curve(
                     acc,
@@ -221,10 +233,23 @@ class StepCurves(QWidget):
         acc.setYRange(0, 100, padding=0.06)
         for plot in (acc, loss):
             plot.setXRange(0, max(1, longest), padding=0.03)
-            plot.enableAutoRange(axis="y", enable=plot is loss)
+            plot.enableAutoRange(axis="y", enable=plot is loss and self._until is None)
+        if self._until is not None:
+            self._fix_loss_range(loss)
         entries = _model_entries([a.label for a in self._items], theme)
         entries += _line_entries(theme, [(theme.muted, "dotted", "selected step")])
         self.legend.setText(legend_html(entries, theme) if self._items else "")
+
+    def _fix_loss_range(self, loss: pg.PlotItem) -> None:
+        """The log-scale range of the whole loss curves (a growing curve keeps its axes)."""
+        values = [
+            v
+            for a in self._items
+            for v in (*_positive(a.trace.query_loss), *_positive(a.trace.support_loss))
+            if math.isfinite(v) and v > 0
+        ]
+        if values:
+            loss.setYRange(math.log10(min(values)), math.log10(max(values)), padding=0.08)
 
 
 class SinusoidFit(QWidget):

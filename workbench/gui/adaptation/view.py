@@ -37,6 +37,7 @@ from workbench.engine import adaptation as ad
 from workbench.engine.runs import list_runs
 from workbench.gui.adaptation import exports
 from workbench.gui.adaptation.aggregation import AggregatePane
+from workbench.gui.adaptation.animation import export_steps_gif
 from workbench.gui.adaptation.episode import EpisodeTab, episode_title
 from workbench.gui.adaptation.exports import Export, ExportMenu
 from workbench.gui.adaptation.models import LiveRun
@@ -44,6 +45,7 @@ from workbench.gui.adaptation.panel import AdaptationPanel
 from workbench.gui.context import GuiContext
 from workbench.gui.theme import LIGHT, Theme
 from workbench.gui.view import View
+from workbench.gui.widgets.animation import GifRecorder
 from workbench.gui.widgets.elided_label import ElidedLabel
 from workbench.gui.widgets.inline_message import InlineMessage
 
@@ -51,7 +53,7 @@ SIDEBAR_WIDTH = 300
 WIDE_LAYOUT = 940  # from this width of the right side on, the table sits beside the images
 AUTO_ADAPT_DELAY_MS = 250  # settle time after an edit, so typing "12" adapts once
 #: exports that need an adaptation, and those that need an aggregate
-EPISODE_EXPORTS = ("curves_csv", "curves_png", "picture_png")
+EPISODE_EXPORTS = ("curves_csv", "curves_png", "picture_png", "steps_gif")
 AGGREGATE_EXPORTS = ("aggregate_csv", "aggregate_png")
 
 
@@ -146,6 +148,9 @@ class AdaptationView(View):
             "curves_png": Export("Curves as PNG…", "curves", "png", self.export_curves_png),
             "picture_png": Export(
                 "Picture at this step as PNG…", "picture", "png", self.export_picture_png
+            ),
+            "steps_gif": Export(
+                "Inner steps as animated GIF…", "steps", "gif", start=self.export_steps_gif
             ),
             "aggregate_csv": Export(
                 "Aggregate as CSV…", "aggregate", "csv", self.export_aggregate_csv
@@ -343,6 +348,16 @@ class AdaptationView(View):
     def export_picture_png(self, path: str | Path) -> Path:
         """The query images with predictions (or the sinusoid fit) at the selected step."""
         return exports.write_picture_png(self.result(), self.episode.fit, self.episode.grid, path)
+
+    def export_steps_gif(self) -> GifRecorder | None:
+        """Steps 0..S of the episode shown as an animated GIF (asks length, frame rate, file)."""
+        recorder = export_steps_gif(
+            self, self.episode, self.context.settings, self._export_stem(), self._theme
+        )
+        if recorder is not None:
+            recorder.saved.connect(self.export_menu.saved)
+            recorder.failed.connect(self.export_menu.failed)
+        return recorder
 
     def export_aggregate_csv(self, path: str | Path) -> Path:
         return exports.write_aggregate_csv(self.aggregates(), path)

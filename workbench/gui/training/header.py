@@ -32,6 +32,7 @@ class TrainingHeader(QWidget):
     xAxisChosen = Signal(str)  # "iteration" or "elapsed"
     smoothingChosen = Signal(float)
     clearRequested = Signal()
+    animateRequested = Signal()
 
     def __init__(self, x_key: str, smoothing: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +47,11 @@ class TrainingHeader(QWidget):
         self.clear_button.setToolTip("Stop overlaying runs and show the current run in detail")
         self.clear_button.clicked.connect(self.clearRequested)
         self.clear_button.hide()
+        self.animate_button = QPushButton("Animate…")
+        self.animate_button.setToolTip(
+            "Save the curves growing over the run as an animated GIF, for a slide"
+        )
+        self.animate_button.clicked.connect(self.animateRequested)
         self._build_x_axis(x_key)
         self._build_smoothing(smoothing)
 
@@ -60,6 +66,8 @@ class TrainingHeader(QWidget):
         controls.addWidget(smoothing_label)
         controls.addWidget(self.smoothing_slider)
         controls.addWidget(self.smoothing_value)
+        controls.addSpacing(16)
+        controls.addWidget(self.animate_button)
         top = QHBoxLayout()
         top.addWidget(self.title_label, 1)
         top.addLayout(controls)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
@@ -225,6 +226,33 @@ class PlotGrid(QWidget):
             else:
                 curve.item.setData(x, raw * curve.scale)
         return self.ranges.fit(self.curves, self.x_key, changed, force)
+
+    def draw_until(self, limit: float) -> None:
+        """Every curve only up to x <= ``limit``, on the ranges the plots have now: a frame of
+        an animation in which the curves grow. The next `draw` gives back every point."""
+        for curve in self.curves:
+            group = curve.series.group(curve.group)
+            x = group[self.x_key].view()
+            n = int(np.searchsorted(x, limit, side="right"))
+            raw = group[curve.key].view()[:n] * curve.scale
+            if curve.smooth is not None and curve.raw_item is not None:
+                curve.item.setData(x[:n], curve.smooth.view()[:n] * curve.scale)
+                if curve.raw_item.isVisible():
+                    curve.raw_item.setData(x[:n], raw)
+            else:
+                curve.item.setData(x[:n], raw)
+            curve.drawn = -1
+
+    def x_extent(self) -> tuple[float, float] | None:
+        """The first and last x of all curves (None when nothing is drawn)."""
+        ends = [
+            (float(x[0]), float(x[-1]))
+            for curve in self.curves
+            if len(x := curve.series.group(curve.group)[self.x_key].view())
+        ]
+        if not ends:
+            return None
+        return min(a for a, _ in ends), max(b for _, b in ends)
 
     # -- what tests and exports read --------------------------------------------------------------
     def legend_names(self, plot: str) -> list[str]:

@@ -14,11 +14,13 @@ from pathlib import Path
 from time import perf_counter
 
 from PySide6.QtCore import QByteArray, Qt, Slot
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from workbench.engine import events as ev
 from workbench.gui.context import GuiContext
 from workbench.gui.theme import Theme
+from workbench.gui.training.animation import render_growth_frame
 from workbench.gui.training.curve_specs import is_regression, wanted_curves
 from workbench.gui.training.header import TrainingHeader
 from workbench.gui.training.plot_grid import PlotGrid
@@ -26,6 +28,7 @@ from workbench.gui.training.redraw import RedrawScheduler
 from workbench.gui.training.series import RunSeries
 from workbench.gui.training.texts import evaluation_text, log_text
 from workbench.gui.view import View
+from workbench.gui.widgets.animation import GifRecorder, export_animation
 from workbench.gui.widgets.plots import export_csv, export_png
 
 
@@ -55,6 +58,7 @@ class TrainingView(View):
         self.live: RunSeries | None = None
         self.overlays: list[RunSeries] = []
         self._dirty = True
+        self._recording = False
         self._loading = ""
         smoothing = float(context.settings.value("training/smoothing", 0.6))
         x_key = str(context.settings.value("training/x_axis", "iteration"))
@@ -63,6 +67,7 @@ class TrainingView(View):
         self.header.xAxisChosen.connect(self.set_x_axis)
         self.header.smoothingChosen.connect(self.set_smoothing)
         self.header.clearRequested.connect(self.clear_overlays)
+        self.header.animateRequested.connect(self.export_curves_gif)
         self.title_label = self.header.title_label
         self.stats_label = self.header.stats_label
         self.clear_button = self.header.clear_button
@@ -216,6 +221,37 @@ class TrainingView(View):
         self.redraw(force=True)
         return export_png(self.grid.panels[plot], Path(path))
 
+    def export_curves_gif(self) -> GifRecorder | None:
+        """The curves growing from the first iteration to the last, as an animated GIF (asks
+        length, frame rate and file); the plots show everything again afterwards."""
+        self.redraw(force=True)
+        extent = self.grid.x_extent()
+        if extent is None:
+            self.context.statusMessage.emit("Nothing to animate yet: train or open a run first")
+            return None
+
+        def restore() -> None:
+            self._recording = False
+            self.redraw(force=True)
+
+        def render(index: int, frames: int) -> QImage:
+            self._recording = True  # live points wait in the buffers until the GIF is drawn
+            return render_growth_frame(self.grid, extent, index, frames)
+
+        recorder = export_animation(
+            self,
+            self.context.settings,
+            default_name="training-curves.gif",
+            min_frames=2,
+            render=render,
+            restore=restore,
+            colors=(self.theme.background, self.theme.color(0)),
+        )
+        if recorder is not None:
+            recorder.saved.connect(lambda path: self.context.statusMessage.emit(f"Saved {path}"))
+            recorder.failed.connect(self.context.statusMessage.emit)
+        return recorder
+
     def legend_names(self, plot: str) -> list[str]:
         return self.grid.legend_names(plot)
 
@@ -233,6 +269,8 @@ class TrainingView(View):
     @Slot()
     def redraw(self, force: bool = False) -> None:
         """Push new points to the curves (the scheduler calls this on its timer)."""
+        if self._recording:
+            return  # an animation is drawing its frames from these plots
         if not force and (not self._dirty or not self.isVisible()):
             return  # nothing new, or nobody looking: the points wait in the buffers
         self.redraws.timed(lambda: self._draw(force))
