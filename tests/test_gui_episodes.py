@@ -357,10 +357,16 @@ def test_open_in_adaptation_and_export(make_view, qtbot, monkeypatch, context, t
     picture = QImage(str(out))
     assert not picture.isNull() and picture.size() == view.grid.render_image().size()
     assert picture.height() > view.grid.thumb_size * 4
+    from workbench.gui.widgets.sized_export import SizedExport
+
+    sized = QImage(str(view.export_png(tmp_path / "big.png", SizedExport(1800, 900, 2.0))))
+    assert sized.width() == 1800  # the grid laid out 900 px wide, drawn twice as finely
 
     view.set_data(DataConfig(dataset="sinusoid", shots=5, queries=5), "train", 0, 2)
     wait_shown(qtbot, view, 2)
     assert not QImage(str(view.export_png(tmp_path / "sin.png"))).isNull()
+    slide = QImage(str(view.export_png(tmp_path / "sin-big.png", SizedExport(1600, 900, 2.0))))
+    assert (slide.width(), slide.height()) == (1600, 900)
 
 
 def test_copy_from_experiment_takes_data_settings_and_split_seed(make_view, qtbot, context):

@@ -58,6 +58,10 @@ def test_png_for_slides_is_drawn_three_times_larger(qtbot, tmp_path):
     enlarged = screen.resize(slide.size, Image.Resampling.NEAREST)
     assert _uniform_blocks(enlarged) == 1.0
     assert _uniform_blocks(slide) < 0.8
+    # and it is the whole plot: shrunk back, it looks like the screen (a painter scaled on
+    # top of the view's own stretching once showed a quarter of the plot, 4x enlarged)
+    shrunk = np.asarray(slide.convert("L").resize(screen.size, Image.Resampling.BOX), float)
+    assert np.abs(shrunk - np.asarray(screen.convert("L"), float)).mean() < 12
 
 
 def _uniform_blocks(image: Image.Image) -> float:
@@ -70,3 +74,62 @@ def _uniform_blocks(image: Image.Image) -> float:
     drawn = ~(blocks == background).all(axis=(1, 3, 4))
     uniform = (blocks == blocks[:, :1, :, :1, :]).all(axis=(1, 3, 4))
     return float(uniform[drawn].mean())
+
+
+def test_plot_at_a_chosen_size_with_presentation_style(qtbot, tmp_path):
+    """The size asked for, presentation fonts and lines while drawing, the view's own after."""
+    from workbench.gui.widgets.sized_export import (
+        SizedExport,
+        export_plot_sized,
+        presentation_style,
+    )
+
+    widget = _plot(qtbot)
+    axis = widget.getPlotItem().getAxis("left")
+    item = widget.getPlotItem().listDataItems()[0]
+    before_font = axis.style["tickFont"].pointSize() if axis.style["tickFont"] else None
+    before_width = item.opts["pen"].widthF()
+    before_size = widget.size()
+    with presentation_style(widget):
+        assert axis.style["tickFont"].pointSize() == 15
+        assert item.opts["pen"].widthF() > before_width
+    assert item.opts["pen"].widthF() == before_width
+    assert (axis.style["tickFont"].pointSize() if axis.style["tickFont"] else None) in (
+        before_font,
+        10,
+    )
+    chosen = SizedExport(width=1200, height=700, scale=2.0, presentation=True)
+    png = Image.open(export_plot_sized(widget, tmp_path / "sized.png", chosen))
+    assert png.size == (1200, 700)
+    # the whole plot, not a corner: its rightmost tick label "40" region is drawn, i.e. some
+    # curve colour appears in the right fifth of the picture
+    right = np.asarray(png.convert("RGB"))[:, 960:].reshape(-1, 3)
+    assert any(
+        (right == np.array(Image.new("RGB", (1, 1), c).getpixel((0, 0)))).all(1).any()
+        for c in COLOURS
+    )
+    assert widget.size() == before_size
+    plain = SizedExport(width=1200, height=700, scale=2.0, presentation=False)
+    Image.open(export_plot_sized(widget, tmp_path / "plain.png", plain))
+    big = ET.parse(export_plot_sized(widget, tmp_path / "big.svg", chosen)).getroot()
+    small = ET.parse(export_plot_sized(widget, tmp_path / "small.svg", plain)).getroot()
+    assert big.attrib["width"] == "1200" and big.attrib["height"] == "700"
+
+    def tick_size(root):
+        return max(float(t.attrib["font-size"]) for t in root.iter(SVG + "text"))
+
+    assert tick_size(big) > tick_size(small) * 1.3  # presentation text is larger
+
+
+def test_image_grid_at_a_chosen_width_and_scale(qtbot):
+    from workbench.data.registry import make_sampler
+    from workbench.gui.widgets.image_grid import ImageGrid
+    from workbench.presets import load_preset
+
+    grid = ImageGrid()
+    qtbot.addWidget(grid)
+    grid.set_episode(make_sampler(load_preset("demo").data, "train", 0)[0])
+    grid.resize(500, 300)
+    image = grid.render_image(1200, scale=2.0)
+    assert image.width() == 1200
+    assert image.height() % 2 == 0 and image.height() > 100

@@ -133,8 +133,18 @@ class ThemedStyle(QProxyStyle):
         super().drawPrimitive(element, option, painter, widget)
 
 
+_current: list[Theme] = []
+
+
+def current_theme() -> Theme:
+    """The theme the application was last given (light before any): what a widget that was not
+    told its theme (a plot's own export menu) draws with."""
+    return _current[-1] if _current else LIGHT
+
+
 def apply_application_theme(app: QApplication, theme: Theme) -> None:
     """Qt palette and base font for the whole application (Fusion style follows the palette)."""
+    _current[:] = [theme]
     app.setStyle(ThemedStyle(theme) if theme.name == "dark" else QStyleFactory.create("Fusion"))
     pal = QPalette()
     bg, surface, fg = QColor(theme.background), QColor(theme.surface), QColor(theme.foreground)

@@ -3,12 +3,11 @@ the query images turn right or wrong, as Play shows them, for a slide."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from workbench.gui.adaptation.episode import EpisodeTab
-from workbench.gui.theme import Theme
+from workbench.gui.adaptation.exports import ExportMenu
 from workbench.gui.widgets.animation import GifRecorder, export_animation, frame_step
 
 
@@ -26,10 +25,10 @@ def render_step_frame(episode: EpisodeTab, index: int, frames: int) -> QImage:
 
 
 def export_steps_gif(
-    parent: QWidget, episode: EpisodeTab, settings: QSettings, stem: str, theme: Theme
+    parent: QWidget, episode: EpisodeTab, menu: ExportMenu, stem: str
 ) -> GifRecorder | None:
     """Ask for length, frame rate and file, then record steps 0..S of the episode shown; the
-    view goes back to the step it showed."""
+    view goes back to the step it showed, and ``menu`` reports the file or the failure."""
     if episode.result() is None:
         return None
     episode.playback.stop()
@@ -39,15 +38,20 @@ def export_steps_gif(
         episode.curves.set_growth(None)
         episode.playback.set_step(before)
 
-    return export_animation(
+    theme = episode.theme()
+    recorder = export_animation(
         parent,
-        settings,
+        menu.settings,
         default_name=f"{stem}-steps.gif",
         min_frames=episode.playback.slider.maximum() + 1,
         render=lambda index, frames: render_step_frame(episode, index, frames),
         restore=restore,
         colors=(theme.background, theme.color(0)),
     )
+    if recorder is not None:
+        recorder.saved.connect(menu.saved)
+        recorder.failed.connect(menu.failed)
+    return recorder
 
 
 __all__ = ["export_steps_gif", "render_step_frame"]

@@ -191,6 +191,9 @@ class EpisodeTab(PlaceholderStack):
     def step(self) -> int:
         return self.playback.step()
 
+    def theme(self) -> Theme:
+        return self._theme
+
     def show_result(self, result: EpisodeResult) -> None:
         """Draw ``result`` at its last step."""
         self._result = result

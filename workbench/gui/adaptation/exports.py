@@ -18,7 +18,10 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton, QWidget
 
 from workbench.engine import adaptation as ad
 from workbench.errors import WorkbenchError
+from workbench.gui.adaptation.episode import EpisodeTab
+from workbench.gui.widgets import sized_export
 from workbench.gui.widgets.image_grid import ImageGrid
+from workbench.gui.widgets.sized_export import SizedExport
 
 DIR_KEY = "adaptation/export_dir"
 FILTERS = {"csv": "CSV table (*.csv)", "png": "PNG image (*.png)", "gif": "GIF (*.gif)"}
@@ -56,14 +59,30 @@ def write_curves_csv(result: ad.EpisodeResult | None, path: str | Path) -> Path:
 
 
 def write_picture_png(
-    result: ad.EpisodeResult | None, fit: QWidget, grid: ImageGrid, path: str | Path
+    result: ad.EpisodeResult | None,
+    fit: QWidget,
+    grid: ImageGrid,
+    path: str | Path,
+    size: SizedExport | None = None,
 ) -> Path:
-    """The sinusoid fit as shown, or the whole image grid (also the rows scrolled away)."""
+    """The sinusoid fit as shown, or the whole image grid (also the rows scrolled away); the
+    grid at ``size``'s width and scale when given."""
     if result is None:
         raise WorkbenchError(NO_RESULT)
     if result.regression:
         return save_widget_png(fit, path)
+    if size is not None:
+        return save_image(grid.render_image(size.width, size.scale), path)
     return save_image(grid.render_image(), path)
+
+
+def write_picture_at_size(parent: QWidget, episode: EpisodeTab, path: str | Path) -> Path | None:
+    """The picture at the selected step at the width and scale the user chooses (None when
+    the user cancels the size)."""
+    size = sized_export.ask_sized_export(parent, SizedExport(), plot=False)
+    if size is None:
+        return None
+    return write_picture_png(episode.result(), episode.fit, episode.grid, path, size)
 
 
 def write_aggregate_csv(aggregates: list[ad.Aggregate], path: str | Path) -> Path:
@@ -84,7 +103,7 @@ class Export:
     label: str
     part: str
     kind: str
-    write: Callable[[str | Path], Path] | None = None
+    write: Callable[[str | Path], Path | None] | None = None
     start: Callable[[], object] | None = None
 
 
@@ -106,7 +125,7 @@ class ExportMenu(QObject):
         exports: Mapping[str, Export],
     ) -> None:
         super().__init__(parent)
-        self._parent, self._settings, self._stem = parent, settings, stem
+        self._parent, self.settings, self._stem = parent, settings, stem
         self._exports = dict(exports)
         self.button = QToolButton()
         self.button.setText("Export ")
@@ -132,7 +151,7 @@ class ExportMenu(QObject):
             e.start()
             return
         assert e.write is not None
-        folder = str(self._settings.value(DIR_KEY, str(Path.home())))
+        folder = str(self.settings.value(DIR_KEY, str(Path.home())))
         default = str(Path(folder) / f"{self._stem()}-{e.part}.{e.kind}")
         path = ask_save_path(self._parent, "Export", default, FILTERS[e.kind])
         if not path:
@@ -142,7 +161,9 @@ class ExportMenu(QObject):
         except (WorkbenchError, OSError) as exc:
             self.failed.emit(f"Export failed: {exc}")
             return
-        self._settings.setValue(DIR_KEY, str(Path(saved).parent))
+        if saved is None:  # the user cancelled a dialog of the export itself
+            return
+        self.settings.setValue(DIR_KEY, str(Path(saved).parent))
         self.saved.emit(str(saved))
 
 

@@ -53,7 +53,7 @@ SIDEBAR_WIDTH = 300
 WIDE_LAYOUT = 940  # from this width of the right side on, the table sits beside the images
 AUTO_ADAPT_DELAY_MS = 250  # settle time after an edit, so typing "12" adapts once
 #: exports that need an adaptation, and those that need an aggregate
-EPISODE_EXPORTS = ("curves_csv", "curves_png", "picture_png", "steps_gif")
+EPISODE_EXPORTS = ("curves_csv", "curves_png", "picture_png", "picture_sized", "steps_gif")
 AGGREGATE_EXPORTS = ("aggregate_csv", "aggregate_png")
 
 
@@ -148,6 +148,12 @@ class AdaptationView(View):
             "curves_png": Export("Curves as PNG…", "curves", "png", self.export_curves_png),
             "picture_png": Export(
                 "Picture at this step as PNG…", "picture", "png", self.export_picture_png
+            ),
+            "picture_sized": Export(
+                "Picture at this step at a size, for slides…",
+                "picture",
+                "png",
+                self.export_picture_sized,
             ),
             "steps_gif": Export(
                 "Inner steps as animated GIF…", "steps", "gif", start=self.export_steps_gif
@@ -351,13 +357,11 @@ class AdaptationView(View):
 
     def export_steps_gif(self) -> GifRecorder | None:
         """Steps 0..S of the episode shown as an animated GIF (asks length, frame rate, file)."""
-        recorder = export_steps_gif(
-            self, self.episode, self.context.settings, self._export_stem(), self._theme
-        )
-        if recorder is not None:
-            recorder.saved.connect(self.export_menu.saved)
-            recorder.failed.connect(self.export_menu.failed)
-        return recorder
+        return export_steps_gif(self, self.episode, self.export_menu, self._export_stem())
+
+    def export_picture_sized(self, path: str | Path) -> Path | None:
+        """The query images at the selected step at a chosen width and scale (asked)."""
+        return exports.write_picture_at_size(self, self.episode, path)
 
     def export_aggregate_csv(self, path: str | Path) -> Path:
         return exports.write_aggregate_csv(self.aggregates(), path)

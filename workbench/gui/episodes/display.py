@@ -13,6 +13,7 @@ from workbench.gui.episodes.detail import ImageDetailPanel
 from workbench.gui.episodes.plot import SinusoidEpisodePlot
 from workbench.gui.theme import Theme
 from workbench.gui.widgets.image_grid import SUPPORT, ImageGridArea
+from workbench.gui.widgets.sized_export import SizedExport
 
 
 class EpisodeDisplay(QWidget):
@@ -88,11 +89,14 @@ class EpisodeDisplay(QWidget):
             sources[index] if index < len(sources) else "",
         )
 
-    def render_image(self) -> QImage:
-        """The picture of the shown episode: the whole grid, or the plot."""
+    def render_image(self, size: SizedExport | None = None) -> QImage:
+        """The picture of the shown episode: the whole grid, or the plot; at ``size`` when
+        given (the grid: that width and scale; the plot: that size)."""
         if self._episode is not None and self._episode.is_regression:
-            return self.plot.render_image()
-        return self.grid.render_image()
+            return self.plot.render_image(size)
+        if size is None:
+            return self.grid.render_image()
+        return self.grid.render_image(size.width, size.scale)
 
     def refit(self) -> None:
         if self.stack.currentWidget() is self.grid_area:

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QSpinBox, QToolButton, QWidget
 
 MAX_INDEX = 9_999_999
 
 
 class EpisodeNavigation(QWidget):
     """Buttons and the index spin box. Signals: ``indexChanged(index)``, ``adaptRequested()``,
-    ``exportRequested()``."""
+    ``exportRequested()`` (as shown), ``sizedExportRequested()`` (at a chosen size)."""
 
     indexChanged = Signal(int)
     adaptRequested = Signal()
     exportRequested = Signal()
+    sizedExportRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,9 +42,17 @@ class EpisodeNavigation(QWidget):
             "Adapt a model to this episode step by step in the Adaptation view"
         )
         self.adapt_button.clicked.connect(self.adaptRequested)
-        self.export_button = QPushButton("Export PNG…")
-        self.export_button.setToolTip("Save a picture of this episode")
+        self.export_button = QToolButton()
+        self.export_button.setText("Export PNG…")
+        self.export_button.setToolTip(
+            "Save a picture of this episode (the arrow: at a chosen width and scale, for a slide)"
+        )
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.export_button.clicked.connect(self.exportRequested)
+        menu = QMenu(self.export_button)
+        menu.addAction("As shown…", self.exportRequested.emit)
+        menu.addAction("At a size, for slides…", self.sizedExportRequested.emit)
+        self.export_button.setMenu(menu)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)  # the buttons' own margins separate them

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 import torch
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from workbench.data.episodes import Episode
 from workbench.data.sinusoid import AMPLITUDE, X_RANGE, sinusoid
 from workbench.gui.theme import LIGHT, Theme
 from workbench.gui.widgets.axes import legible_axes
+from workbench.gui.widgets.sized_export import SizedExport, render_plot
 
 CURVE_POINTS = 400
 
@@ -85,8 +86,10 @@ class SinusoidEpisodePlot(QWidget):
         self.query.setBrush(pg.mkBrush(None))
         self.query.setPen(pg.mkPen(query_color, width=2))
 
-    def render_image(self):
-        """The plot as a QImage (for export)."""
+    def render_image(self, size: SizedExport | None = None) -> QImage:
+        """The plot as a QImage (for export), as shown or at ``size``."""
+        if size is not None:
+            return render_plot(self.plot, size)
         return self.plot.grab().toImage()
 
 

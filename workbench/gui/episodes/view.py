@@ -45,7 +45,9 @@ from workbench.gui.episodes.settings import DATASET_TITLES
 from workbench.gui.episodes.sidebar import EpisodesSidebar
 from workbench.gui.theme import Theme
 from workbench.gui.view import View
+from workbench.gui.widgets import sized_export
 from workbench.gui.widgets.inline_message import InlineMessage
+from workbench.gui.widgets.sized_export import SizedExport
 
 RELOAD_DELAY_MS = 150  # settle time after a settings change, so typing "20" loads once
 SHORT_NAMES = {
@@ -121,6 +123,7 @@ class EpisodesView(View):
         self.nav.indexChanged.connect(self._on_index_changed)
         self.nav.adaptRequested.connect(self.open_in_adaptation)
         self.nav.exportRequested.connect(self._export_clicked)
+        self.nav.sizedExportRequested.connect(lambda: self._export_clicked(sized=True))
         self.load_progress = LoadProgress()
         self.loader.progress.connect(self.load_progress.report)
         self.message = InlineMessage()
@@ -389,18 +392,25 @@ class EpisodesView(View):
     def default_export_name(self) -> str:
         return default_export_name(self.form.data_config(), self.form.current_split(), self.index())
 
-    def export_png(self, path: str | Path) -> Path:
-        """Save the picture of the shown episode (the whole grid, or the plot) as PNG."""
+    def export_png(self, path: str | Path, size: SizedExport | None = None) -> Path:
+        """Save the picture of the shown episode (the whole grid, or the plot) as PNG, as
+        shown or at ``size``."""
         if self._episode is None:
             raise WorkbenchError("no episode is shown yet, so there is nothing to export")
-        return save_png(self.display.render_image(), path)
+        return save_png(self.display.render_image(size), path)
 
-    def _export_clicked(self) -> None:
+    def _export_clicked(self, sized: bool = False) -> None:
+        size = None
+        if sized:
+            plot = self._episode is not None and self._episode.is_regression
+            size = sized_export.ask_sized_export(self, SizedExport(), plot=plot)
+            if size is None:
+                return
         chosen = ask_export_path(self, self.context.settings, self.default_export_name())
         if not chosen:
             return
         try:
-            saved = self.export_png(chosen)
+            saved = self.export_png(chosen, size)
         except WorkbenchError as exc:
             self.message.show_error(str(exc))
             return

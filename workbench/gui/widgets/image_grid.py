@@ -356,15 +356,19 @@ class ImageGrid(QWidget):
         cols = max(1, min(longest, max_columns))
         return 2 * MARGIN + self._label_width() + cols * (self._thumb + 2 * BORDER + GAP)
 
-    def render_image(self, width: int | None = None) -> QImage:
+    def render_image(self, width: int | None = None, scale: float = 1.0) -> QImage:
         """The whole grid (also the parts scrolled out of view) as one picture, for export,
-        laid out ``width`` pixels wide (default `export_width`) at the current thumbnail size."""
-        layout = self._compute_layout(self._thumb, width or self.export_width())
+        laid out ``width / scale`` pixels wide (default `export_width`) at the current thumbnail
+        size and drawn ``scale`` times larger (``width`` pixels wide: sharp on a slide)."""
+        layout_width = round(width / scale) if width else self.export_width()
+        layout = self._compute_layout(self._thumb, layout_width)
         size = QSize(max(1, layout.width), max(1, layout.height))
-        image = QImage(size, QImage.Format.Format_RGB32)
+        image = QImage(size * scale, QImage.Format.Format_RGB32)
         image.fill(QColor(self._theme.background))
         painter = QPainter(image)
         try:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.scale(scale, scale)
             self._paint(painter, QRect(QPoint(0, 0), size), interactive=False, layout=layout)
         finally:
             painter.end()

@@ -64,6 +64,9 @@ class _Writer:
         self.plot = widget.getPlotItem()
         self.view = self.plot.getViewBox()
         self.out: list[str] = []
+        font = self.plot.getAxis("left").style["tickFont"]
+        #: text size in pixels, from the axes' font (presentation mode draws larger)
+        self.font_px = (font.pointSizeF() if font else 9.0) * 1.33
 
     def to_widget(self, item: pg.GraphicsObject, points: Iterable[QPointF]) -> list[QPointF]:
         """Item coordinates -> widget pixels."""
@@ -178,7 +181,9 @@ class _Writer:
                 extra = (
                     {"transform": f"rotate(-90 {c.x():.1f} {c.y():.1f})"} if name == "left" else {}
                 )
-                self.out.append(_text(c.x(), c.y() + 4, label, 12, colour, "middle", **extra))
+                self.out.append(
+                    _text(c.x(), c.y() + 4, label, self.font_px, colour, "middle", **extra)
+                )
 
     def title_and_legend(self) -> None:
         title = self.plot.titleLabel
@@ -186,7 +191,9 @@ class _Writer:
             r = self.rect(title, title.boundingRect())
             colour = _colour(title.item.defaultTextColor())
             plain = title.item.toPlainText()
-            self.out.append(_text(r.center().x(), r.center().y() + 5, plain, 14, colour, "middle"))
+            self.out.append(
+                _text(r.center().x(), r.center().y() + 5, plain, self.font_px + 2, colour, "middle")
+            )
         legend = self.plot.legend
         if legend is None or not legend.isVisible():
             return
@@ -208,7 +215,7 @@ class _Writer:
                     lr.left() + 2,
                     lr.center().y() + 4,
                     label.item.toPlainText(),
-                    12,
+                    self.font_px,
                     colour,
                     "start",
                 )

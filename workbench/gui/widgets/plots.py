@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QRectF
 from PySide6.QtGui import QAction, QImage, QPainter
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QGraphicsView, QWidget
 
 from workbench.gui.widgets.axes import legible_axes
 from workbench.gui.widgets.plot_svg import export_svg
@@ -61,8 +62,28 @@ def add_export_actions(widget: pg.PlotWidget) -> None:
     )
     svg = QAction("Export plot as SVG…", menu)
     svg.triggered.connect(lambda: _ask_and_export(widget, "SVG image (*.svg)", ".svg", export_svg))
-    for action in (png, slide, svg, csv_action):
+    sized = QAction("Export plot at a size (PNG or SVG)…", menu)
+    sized.setToolTip("Choose width, height and scale, and presentation fonts and line widths")
+    sized.triggered.connect(lambda: _ask_size_and_export(widget))
+    for action in (png, slide, svg, sized, csv_action):
         menu.addAction(action)
+
+
+def _ask_size_and_export(widget: pg.PlotWidget) -> None:
+    from workbench.gui.widgets import sized_export
+
+    chosen = sized_export.ask_sized_export(widget, sized_export.SizedExport())
+    if chosen is None:
+        return
+    title = widget.getPlotItem().titleLabel.text or "plot"
+    default = "".join(c if c.isalnum() else "-" for c in title).strip("-").lower() + ".png"
+    path, _ = QFileDialog.getSaveFileName(
+        widget, "Export", default, "PNG image (*.png);;SVG image (*.svg)"
+    )
+    if path:
+        if not path.lower().endswith((".png", ".svg")):
+            path += ".png"
+        sized_export.export_plot_sized(widget, path, chosen)
 
 
 def _ask_and_export(
@@ -87,19 +108,37 @@ def export_png(widget: QWidget, path: Path, scale: float = 1.0) -> Path:
     else:
         if not 0.25 <= scale <= 8:
             raise ValueError(f"scale must be between 0.25 and 8, got {scale}")
-        size = widget.size()
-        image = QImage(
-            round(size.width() * scale), round(size.height() * scale), QImage.Format.Format_ARGB32
-        )
-        image.fill(widget.palette().color(widget.backgroundRole()))
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.scale(scale, scale)
-        widget.render(painter)
-        painter.end()
+        image = paint_scaled(widget, scale)
     if not image.save(str(path)):
         raise OSError(f"could not write {path}")
     return path
+
+
+def paint_scaled(widget: QWidget, scale: float) -> QImage:
+    """``widget`` painted ``scale`` times larger (drawn again, not enlarged).
+
+    A pyqtgraph plot is drawn by its scene into the whole image: `QGraphicsView.render`
+    stretches its source to the target on its own, so a painter that is scaled as well would
+    scale twice (a 2x export showed a quarter of the plot). Other widgets (a plot with its
+    legend) are painted through a scaled painter, their plots included.
+    """
+    size = widget.size()
+    image = QImage(
+        round(size.width() * scale), round(size.height() * scale), QImage.Format.Format_ARGB32
+    )
+    image.fill(widget.palette().color(widget.backgroundRole()))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if isinstance(widget, QGraphicsView):
+        image.fill(widget.backgroundBrush().color())
+        widget.render(
+            painter, QRectF(0, 0, image.width(), image.height()), widget.viewport().rect()
+        )
+    else:
+        painter.scale(scale, scale)
+        widget.render(painter, QPoint(0, 0))
+    painter.end()
+    return image
 
 
 def curve_rows(widget: pg.PlotWidget) -> list[tuple[str, float, float]]:
