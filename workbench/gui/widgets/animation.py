@@ -155,12 +155,12 @@ class AnimationDialog(QDialog):
         self.fps.setSuffix(" frames/s")
         self.fps.setValue(defaults.fps)
         self.fps.setToolTip("Frames per second: smoother, and a larger file")
-        self.width = QSpinBox()
-        self.width.setRange(160, 3840)
-        self.width.setSingleStep(80)
-        self.width.setSuffix(" px")
-        self.width.setValue(defaults.width)
-        self.width.setToolTip("Width of the GIF; the height follows the view's proportions")
+        self.width_spin = QSpinBox()
+        self.width_spin.setRange(160, 3840)
+        self.width_spin.setSingleStep(80)
+        self.width_spin.setSuffix(" px")
+        self.width_spin.setValue(defaults.width)
+        self.width_spin.setToolTip("Width of the GIF; the height follows the view's proportions")
         self.timeline = QCheckBox("Timeline bar under the frames")
         self.timeline.setChecked(defaults.timeline)
         self.timeline.setToolTip("A thin bar that fills as the loop plays")
@@ -174,18 +174,18 @@ class AnimationDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Length", self.seconds)
         form.addRow("Frame rate", self.fps)
-        form.addRow("Width", self.width)
+        form.addRow("Width", self.width_spin)
         form.addRow("", self.timeline)
         form.addRow(self.summary)
         form.addRow(self.buttons)
-        for box in (self.seconds, self.fps, self.width):
+        for box in (self.seconds, self.fps, self.width_spin):
             box.valueChanged.connect(self._update)
         self.timeline.toggled.connect(self._update)
         self._update()
 
     def settings(self) -> AnimationSettings:
         return AnimationSettings(
-            self.seconds.value(), self.fps.value(), self.width.value(), self.timeline.isChecked()
+            self.seconds.value(), self.fps.value(), self.width_spin.value(), self.timeline.isChecked()
         )
 
     def _update(self) -> None:

@@ -52,22 +52,22 @@ class SizedExportDialog(QDialog):
     def __init__(self, parent: QWidget | None, defaults: SizedExport, *, plot: bool) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export at a size")
-        self.width = QSpinBox()
-        self.width.setRange(200, 7680)
-        self.width.setSingleStep(80)
-        self.width.setSuffix(" px")
-        self.width.setValue(defaults.width)
-        self.height = QSpinBox()
-        self.height.setRange(150, 4320)
-        self.height.setSingleStep(60)
-        self.height.setSuffix(" px")
-        self.height.setValue(defaults.height)
-        self.scale = QDoubleSpinBox()
-        self.scale.setRange(0.5, 4.0)
-        self.scale.setSingleStep(0.5)
-        self.scale.setSuffix(" ×")
-        self.scale.setValue(defaults.scale)
-        self.scale.setToolTip(
+        self.width_spin = QSpinBox()
+        self.width_spin.setRange(200, 7680)
+        self.width_spin.setSingleStep(80)
+        self.width_spin.setSuffix(" px")
+        self.width_spin.setValue(defaults.width)
+        self.height_spin = QSpinBox()
+        self.height_spin.setRange(150, 4320)
+        self.height_spin.setSingleStep(60)
+        self.height_spin.setSuffix(" px")
+        self.height_spin.setValue(defaults.height)
+        self.scale_spin = QDoubleSpinBox()
+        self.scale_spin.setRange(0.5, 4.0)
+        self.scale_spin.setSingleStep(0.5)
+        self.scale_spin.setSuffix(" ×")
+        self.scale_spin.setValue(defaults.scale)
+        self.scale_spin.setToolTip(
             "Pixels per screen pixel: 2× draws text and lines twice as finely (sharp on a "
             "projector), and fits half as much text across the picture"
         )
@@ -80,19 +80,19 @@ class SizedExportDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow("Width", self.width)
+        form.addRow("Width", self.width_spin)
         if plot:
-            form.addRow("Height", self.height)
-        form.addRow("Scale", self.scale)
+            form.addRow("Height", self.height_spin)
+        form.addRow("Scale", self.scale_spin)
         if plot:
             form.addRow("", self.presentation)
         form.addRow(buttons)
 
     def settings(self) -> SizedExport:
         return SizedExport(
-            self.width.value(),
-            self.height.value(),
-            self.scale.value(),
+            self.width_spin.value(),
+            self.height_spin.value(),
+            self.scale_spin.value(),
             self.presentation.isChecked(),
         )
 
