@@ -409,6 +409,8 @@ class AdaptationView(View):
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
+        # the settings column grows with presentation fonts (its labels and lists would clip)
+        self.sidebar.setFixedWidth(round(SIDEBAR_WIDTH * theme.font_point_size / 10))
         self.panel.apply_theme(theme)
         self.message.apply_theme(theme)
         self.episode.apply_theme(theme)
@@ -441,7 +443,7 @@ class AdaptationView(View):
         self.aggregation.task.wait(msecs)
 
     def _arrange(self) -> None:
-        self.episode.arrange(self.width() - SIDEBAR_WIDTH - 12 >= WIDE_LAYOUT)
+        self.episode.arrange(self.width() - self.sidebar.width() - 12 >= WIDE_LAYOUT)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)

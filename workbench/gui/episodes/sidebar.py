@@ -59,6 +59,8 @@ class EpisodesSidebar(QScrollArea):
         self.about.setText(ABOUT_REGRESSION if regression else ABOUT_CLASSIFICATION)
 
     def apply_theme(self, theme: Theme) -> None:
+        # presentation fonts are half as large again: so is the column, or its fields clip
+        self.setFixedWidth(round(SIDEBAR_WIDTH * theme.font_point_size / 10))
         self.splits.note.setStyleSheet(f"color: {theme.muted};")
         self.about.setStyleSheet(f"color: {theme.muted};")
 

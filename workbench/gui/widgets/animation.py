@@ -185,7 +185,10 @@ class AnimationDialog(QDialog):
 
     def settings(self) -> AnimationSettings:
         return AnimationSettings(
-            self.seconds.value(), self.fps.value(), self.width_spin.value(), self.timeline.isChecked()
+            self.seconds.value(),
+            self.fps.value(),
+            self.width_spin.value(),
+            self.timeline.isChecked(),
         )
 
     def _update(self) -> None:

@@ -274,12 +274,21 @@ class GridPainter:
         self.painter.drawRect(frame.adjusted(0, 0, -1, -1))
 
     def _caption(self, frame: QRect, text: str, color: str | None) -> None:
+        """The caption under a thumbnail; one wider than the thumbnail (large presentation
+        fonts, small thumbnails) is drawn smaller, down to 65% of its size, before it is
+        elided: "→2 67%" must stay readable whole."""
         p, fm_s = self.painter, self.fm_s
-        p.setFont(self.fonts.small)
-        p.setPen(QColor(color) if color else self.muted)
+        font = self.fonts.small
         rect = QRect(
             frame.left() - GAP // 2, frame.bottom() + 1, frame.width() + GAP, fm_s.height()
         )
+        wide = fm_s.horizontalAdvance(text)
+        if wide > rect.width() and font.pointSizeF() > 0:
+            font = QFont(font)
+            font.setPointSizeF(font.pointSizeF() * max(0.65, rect.width() / wide))
+            fm_s = QFontMetrics(font)
+        p.setFont(font)
+        p.setPen(QColor(color) if color else self.muted)
         p.drawText(
             rect,
             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
