@@ -44,13 +44,12 @@ def run_config(run_dir: str | Path) -> ExperimentConfig:
 
 
 def check_has_images(config: ExperimentConfig, what: str) -> None:
-    """A `ConfigError` for a model trained without images: it has no filters, no features of
+    """A `RunError` for a model trained without images: it has no filters, no features of
     images and no saliency to show."""
     if config.data.dataset == "sinusoid":
-        raise ConfigError(
-            "data.dataset",
+        raise RunError(
             f"{what} is a sinusoid regression model: it has no images, so it has no filters, "
-            "image features or saliency to show (the features view needs an image dataset)",
+            "image features or saliency to show (the features view needs an image dataset)"
         )
 
 
@@ -98,7 +97,7 @@ def check_sources(sources: Sequence[ModelSource]) -> None:
         )
     for source in sources:
         if source.run_dir:
-            check_has_images(run_config(source.run_dir), source.label or source.run_dir)
+            check_has_images(run_config(source.run_dir), f"run {Path(source.run_dir).name}")
 
 
 def load_analysed(
