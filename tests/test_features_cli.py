@@ -3,6 +3,7 @@ error a user can cause is one line and exit status 2."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -96,8 +97,23 @@ def test_the_commands_json_is_the_engines_analysis(runs, tmp_path, capsys):
         assert sum(p.startswith(prefix) for p in pngs) >= 3, prefix
     with Image.open(out / "cka.png") as image:
         assert image.format == "PNG" and image.width > 300
-    assert {str(out / p) for p in pngs} | {str(out / "features.json")} == set(
+    tables = {str(out / f) for f in ("features.json", "cka.csv", "separation.csv")}
+    assert {str(out / p) for p in pngs} | tables == set(
         line for line in printed if not line.startswith("#")
+    )
+    with open(out / "cka.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 3 * 5
+    for row in rows:
+        model = next(m for m in models if m["label"] == row["model"])
+        value = model["representation_change"]["cka"][row["layer"]]
+        assert (float(row["cka"]) if row["cka"] else None) == value["mean"]
+    with open(out / "separation.csv", newline="") as fh:
+        first = next(csv.DictReader(fh))
+    change = models[0]["representation_change"]
+    assert float(first["silhouette_after"]) == change["silhouette_after"]["mean"]
+    assert (
+        float(first["centroid_accuracy_before"]) == change["separation_before"]["centroid_accuracy"]
     )
 
 

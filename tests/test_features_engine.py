@@ -28,7 +28,7 @@ from workbench.engine.features.progress import Cancelled
 from workbench.engine.features.projection import fit_pca, tsne, tsne_perplexity
 from workbench.engine.features.saliency import saliency
 from workbench.engine.features.separation import nearest_centroid_accuracy, separation
-from workbench.engine.features.snapshot import add_tsne, model_features
+from workbench.engine.features.snapshot import activations_at, add_tsne, model_features
 from workbench.engine.features.sources import load_analysed
 from workbench.engine.features.top_images import channel_responses, extremes
 from workbench.engine.trainer import Trainer
@@ -153,6 +153,19 @@ def test_captured_features_are_what_the_model_computes(fomaml, probe, episode):
     assert torch.equal(penultimate(acts), features)
     assert torch.equal(acts["head"], logits)
     assert acts["conv1"].shape == (30, 32, 14, 14)
+
+
+def test_activations_at_each_inner_step_follow_the_adapted_parameters(fomaml, probe, episode):
+    adapted = adapt(fomaml.learner, episode, 3)
+    first = activations_at(fomaml, adapted, probe.images, 0)
+    last = activations_at(fomaml, adapted, probe.images, 3)
+    assert torch.equal(
+        first["conv1"], capture(fomaml.learner, adapted.before, probe.images)["conv1"]
+    )
+    expected = capture(fomaml.learner, adapted.after, probe.images, adapted.forward_step)
+    assert all(torch.equal(last[k], expected[k]) for k in expected)
+    with pytest.raises(IndexError):
+        activations_at(fomaml, adapted, probe.images, 4)
 
 
 def test_protonet_keeps_its_weights_and_has_no_head_layer(runs, probe, episode):

@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     """Analyse, write the pictures and ``features.json``, print the files written."""
     from workbench.engine.features import FeaturesRequest, analyse, resolve_compare, run_source
     from workbench.engine.features.pictures import write_pictures
+    from workbench.engine.features.report import write_csv
 
     if len(args.compare) > 3:
         raise ConfigError("--compare", f"at most 3 comparison models, got {len(args.compare)}")
@@ -104,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     written = write_pictures(report, args.out)
     written.append(report.write_json(args.out / "features.json"))
+    if report.changes:
+        written.append(write_csv(args.out / "cka.csv", report.cka_rows()))
+        written.append(write_csv(args.out / "separation.csv", report.separation_rows()))
     for path in written:
         print(path)
     _print_summary(report)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.data.split_cache import SplitCache
-from workbench.engine.adaptation import ModelSource, aggregate_sampler
+from workbench.engine.adaptation import ModelSource, SnapshotFn, aggregate_sampler
 from workbench.engine.features.change import RepresentationChange, representation_change
 from workbench.engine.features.probe import DEFAULT_CLASSES, DEFAULT_PER_CLASS, probe_set
 from workbench.engine.features.progress import CancelledFn, ProgressFn, check, part
@@ -83,12 +83,15 @@ def analyse(
     progress: ProgressFn | None = None,
     cancelled: CancelledFn | None = None,
     splits: SplitCache | None = None,
+    snapshot: SnapshotFn | None = None,
 ) -> FeaturesReport:
-    """Run the analysis ``request`` asks for (see the module docstring)."""
+    """Run the analysis ``request`` asks for (see the module docstring); ``snapshot()`` gives
+    the parameters of a ``live`` source, ``splits`` the cache of loaded images (default: the
+    process's shared one)."""
     request.check()
     report = part(progress, 0.0, 1.0)
     report(0.0, "loading models")
-    models = load_analysed(request.sources)
+    models = load_analysed(request.sources, snapshot=snapshot)
     main = models[0]
     steps = main.config.eval.inner_steps if request.steps is None else request.steps
     probe = probe_set(

@@ -8,6 +8,8 @@ file is strict JSON.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -126,8 +128,62 @@ class FeaturesReport:
             }
         )
 
+    def cka_rows(self) -> list[dict[str, Any]]:
+        """One row per model and layer: CKA before vs after adaptation, mean and 95% CI."""
+        rows = []
+        for m, change in zip(self.models, self.changes):
+            for layer in change.layers:
+                spread = change.cka[layer]
+                rows.append(
+                    {
+                        "model": m.label,
+                        "layer": layer,
+                        "cka": spread.mean,
+                        "cka_ci95": spread.ci95,
+                        "episodes": len(spread.values),
+                        "steps": change.steps,
+                        "note": change.notes.get(layer, ""),
+                    }
+                )
+        return _clean(rows)
+
+    def separation_rows(self) -> list[dict[str, Any]]:
+        """One row per model: separation of the penultimate features before and after
+        adaptation (after: mean and 95% CI over the episodes), and query accuracy."""
+        rows = []
+        for m, c in zip(self.models, self.changes):
+            rows.append(
+                {
+                    "model": m.label,
+                    "silhouette_before": c.separation_before.silhouette,
+                    "silhouette_after": c.silhouette_after.mean,
+                    "silhouette_after_ci95": c.silhouette_after.ci95,
+                    "centroid_accuracy_before": c.separation_before.centroid_accuracy,
+                    "centroid_accuracy_after": c.centroid_accuracy_after.mean,
+                    "centroid_accuracy_after_ci95": c.centroid_accuracy_after.ci95,
+                    "query_accuracy_before": c.query_accuracy_before.mean,
+                    "query_accuracy_after": c.query_accuracy_after.mean,
+                    "query_accuracy_after_ci95": c.query_accuracy_after.ci95,
+                    "episodes": c.episodes,
+                }
+            )
+        return _clean(rows)
+
     def write_json(self, path: str | Path) -> Path:
         """``to_dict`` as a JSON file, written atomically."""
         path = Path(path)
         atomic_write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
         return path
+
+
+def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> Path:
+    """``rows`` (dicts with the same keys) as a CSV file with a header, written atomically;
+    undefined values are empty cells."""
+    path = Path(path)
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    atomic_write_text(path, buffer.getvalue())
+    return path

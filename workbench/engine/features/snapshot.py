@@ -74,6 +74,16 @@ class ModelFeatures:
         return penultimate(self.after)
 
 
+def activations_at(
+    model: LoadedModel, adapted: Adapted, images: torch.Tensor, step: int
+) -> dict[str, torch.Tensor]:
+    """Every layer's activations of ``images`` after ``step`` inner steps (0: before), for a
+    slider over the inner steps."""
+    if not 0 <= step < len(adapted.params):
+        raise IndexError(f"step {step} is not in 0..{len(adapted.params) - 1}")
+    return capture(model.learner, adapted.params[step], images, max(0, step - 1))
+
+
 def all_extremes(activations: dict[str, torch.Tensor], k: int = 8) -> dict[str, list[Extremes]]:
     """Top and bottom ``k`` images of every channel of every body layer."""
     return {

@@ -23,6 +23,7 @@ from workbench.engine.adaptation import (
     MAX_MODELS,
     LoadedModel,
     ModelSource,
+    SnapshotFn,
     baseline_runs,
     check_compatible,
     load_models,
@@ -101,17 +102,21 @@ def check_sources(sources: Sequence[ModelSource]) -> None:
 
 
 def load_analysed(
-    sources: Sequence[ModelSource], device: torch.device | None = None
+    sources: Sequence[ModelSource],
+    device: torch.device | None = None,
+    snapshot: SnapshotFn | None = None,
 ) -> list[LoadedModel]:
     """A fresh learner per source (the first is the run analysed, the others its comparison
-    models), each checked against the first: same architecture, same kind of episodes."""
+    models), each checked against the first: same architecture, same kind of episodes.
+    ``snapshot()`` gives the parameters of a ``live`` source (`Trainer.snapshot`)."""
     check_sources(sources)
     models: list[LoadedModel] = []
     for source in sources:
         try:
-            models.extend(load_models([source], device=device))
+            models.extend(load_models([source], snapshot, device))
         except RunError as exc:  # say which model: the baseline may have been found for the user
             raise RunError(f"{source.label}: {exc}") from None
+        check_has_images(models[-1].config, models[-1].label)
     main = models[0]
     for other in models[1:]:
         check_same_architecture(main, other)
