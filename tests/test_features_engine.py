@@ -59,6 +59,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "fomaml": _train(root, "demo", TINY),
         "finetune": _train(root, "demo", TINY + ["algorithm.name=finetune"]),
         "protonet": _train(root, "demo", TINY + ["algorithm.name=protonet"]),
+        "anil": _train(root, "demo", TINY + ["algorithm.name=anil"]),
         "mlp": _train(root, "demo", TINY + ["model.backbone=mlp"]),
         "sinusoid": _train(root, "sinusoid-maml", sinusoid + ["train.device=cpu"]),
     }
@@ -322,6 +323,13 @@ def test_fine_tuning_baseline_keeps_its_body_and_starts_a_new_head(runs, probe):
     change = representation_change(model, probe, aggregate_sampler(model.config, "test", 0), 2, 3)
     assert [change.cka[n].mean for n in ("conv1", "conv2", "conv3", "conv4")] == [1.0] * 4
     assert change.cka["head"].mean is None and "zero head" in change.notes["head"]
+
+
+def test_anil_adapts_its_head_only(runs, probe):
+    model = load_analysed([run_source(runs["anil"])])[0]
+    change = representation_change(model, probe, aggregate_sampler(model.config, "test", 0), 2, 3)
+    assert [change.cka[n].mean for n in ("conv1", "conv2", "conv3", "conv4")] == [1.0] * 4
+    assert change.cka["head"].mean is not None and change.cka["head"].mean < 1.0
 
 
 def test_cka_over_episodes_stops_when_cancelled(fomaml, probe):

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from openTSNE import TSNE
-from sklearn.decomposition import PCA
 
 from workbench.engine.features.progress import (
     CancelledFn,
@@ -65,6 +63,8 @@ class PcaProjection:
 
 def fit_pca(features: torch.Tensor | np.ndarray, components: int = 2) -> PcaProjection:
     """Principal axes of ``features [N, D]`` (scikit-learn's PCA, exact SVD)."""
+    from sklearn.decomposition import PCA  # imported on first use: the window starts faster
+
     x = _array(features)
     n = min(components, *x.shape)
     pca = PCA(n_components=n, svd_solver="full").fit(x)
@@ -102,6 +102,8 @@ def tsne(
     reported and ``cancelled()`` read every `CALLBACK_EVERY` iterations; a cancel raises
     `Cancelled`.
     """
+    from openTSNE import TSNE  # imported on first use: the window starts faster
+
     x = _array(features)
     if x.shape[0] < 4:
         raise ValueError(f"t-SNE needs at least 4 points, got {x.shape[0]}")

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import NoiseTunnel, Saliency
 from torch import nn
 
 from workbench.algorithms import Learner
@@ -91,6 +90,8 @@ def saliency(
     ``noise`` times the image's value range), drawn with ``seed`` without touching the global
     random state.
     """
+    from captum.attr import NoiseTunnel, Saliency  # on first use: the window starts faster
+
     if not 0 <= index < batch.shape[0]:
         raise IndexError(f"image {index} is not in a batch of {batch.shape[0]}")
     dtype = next(learner.model.parameters()).dtype

@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from scipy.spatial.distance import cdist
-from sklearn.metrics import silhouette_score
 
 
 @dataclass
@@ -42,6 +40,8 @@ def _arrays(features: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarr
 def silhouette(features: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray) -> float:
     """Mean silhouette (Euclidean) of ``features [N, D]`` grouped by ``labels [N]``; 0 when all
     features are equal (no structure at all)."""
+    from sklearn.metrics import silhouette_score  # on first use: the window starts faster
+
     x, y = _arrays(features, labels)
     if len(np.unique(y)) < 2:
         raise ValueError("the silhouette needs at least two classes")
@@ -58,6 +58,8 @@ def nearest_centroid_accuracy(
     Every class needs at least two images (one to leave out, one to form the mean); ties go to
     the lower class index.
     """
+    from scipy.spatial.distance import cdist
+
     x, y = _arrays(features, labels)
     classes, index, counts = np.unique(y, return_inverse=True, return_counts=True)
     if counts.min() < 2:
