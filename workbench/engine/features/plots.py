@@ -121,7 +121,7 @@ def bar_picture(
     """Grouped bars (one group per layer, one bar per model) with error bars and a legend."""
     group_w, height, left, top = max(70, 26 * len(series) + 20), 300, 70, 50
     width = left + group_w * len(groups) + 40
-    image, draw = canvas(width, top + height + 60 + 16 * len(series), title)
+    image, draw = canvas(width, top + height + 72 + 16 * len(series), title)
     y0, y1 = y_range
     bottom = top + height
 
@@ -141,9 +141,11 @@ def bar_picture(
         gx = left + g * group_w + 10
         for s, ser in enumerate(series):
             _bar(draw, gx + s * bar_w, bar_w - 3, ser.values[g], ser.errors[g], scale, colour(s))
-        draw.text((gx, bottom + 6), name, fill=INK, font=font(11))
+        face = font(11)
+        label = name if text_width(draw, name, face) < group_w - 12 else name.replace(" ", "\n", 1)
+        draw.multiline_text((gx, bottom + 6), label, fill=INK, font=face, spacing=1)
     for s, ser in enumerate(series):
-        y = bottom + 30 + 16 * s
+        y = bottom + 42 + 16 * s
         draw.rectangle([left, y + 2, left + 10, y + 12], fill=colour(s))
         draw.text((left + 16, y), ser.label, fill=INK, font=font(11))
     return image
