@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +34,12 @@ def projected(model: ModelFeatures, method: str, after: bool) -> np.ndarray | No
     return model.tsne_after if after else model.tsne_before
 
 
+def short_label(label: str, limit: int = 26) -> str:
+    """``fomaml: run-name`` -> ``fomaml``; anything longer than ``limit`` cut with an ellipsis."""
+    head = label.split(":")[0].strip()
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
 class EmbeddingTab(QWidget):
     """Signal: ``pointChosen(model, index)`` when a point is clicked."""
 
@@ -50,11 +56,10 @@ class EmbeddingTab(QWidget):
             "PCA keeps distances along the main directions; t-SNE keeps neighbours"
         )
         self.method.currentIndexChanged.connect(lambda _i: self.redraw())
-        self.before_button = QPushButton("Before adaptation")
-        self.after_button = QPushButton("After adaptation")
+        self.before_button = QRadioButton("Before adaptation")
+        self.after_button = QRadioButton("After adaptation")
         self.moment = QButtonGroup(self)
         for i, b in enumerate((self.before_button, self.after_button)):
-            b.setCheckable(True)
             self.moment.addButton(b, i)
         self.after_button.setChecked(True)
         self.moment.idClicked.connect(lambda _i: self.redraw())
@@ -105,7 +110,9 @@ class EmbeddingTab(QWidget):
             column = QWidget()
             cl = QVBoxLayout(column)
             cl.setContentsMargins(0, 0, 0, 0)
-            plot = make_plot(m.label, "", legend=False)
+            # the title short (a long title widens the plot past its column): the kind of
+            # model; the run's name is in the line under the plot
+            plot = make_plot(short_label(m.label), "", legend=False)
             scatter = pg.ScatterPlotItem(size=7, pen=None, hoverable=True)
             scatter.sigClicked.connect(lambda _s, pts, _e, model=i: self._clicked(model, pts))
             plot.getPlotItem().addItem(scatter)
@@ -150,7 +157,7 @@ class EmbeddingTab(QWidget):
             )
             s = m.separation_after if after else m.separation_before
             self.scores[i].setText(
-                f"silhouette {s.silhouette:.3f} · nearest-centroid accuracy "
+                f"{m.label}\nsilhouette {s.silhouette:.3f} · nearest-centroid accuracy "
                 f"{100 * s.centroid_accuracy:.1f}% ({'after' if after else 'before'})"
             )
             axis = "PC" if method == PCA else "t-SNE "
