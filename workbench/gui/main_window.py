@@ -24,6 +24,7 @@ from workbench.gui.episodes.view import EpisodesView
 from workbench.gui.experiment.dock import ExperimentDock
 from workbench.gui.experiment.form import ConfigForm
 from workbench.gui.experiment.panel import ExperimentPanel
+from workbench.gui.features.view import FeaturesView
 from workbench.gui.menus import build_menus
 from workbench.gui.runs.view import RunsView
 from workbench.gui.theme import apply_application_theme, get_theme
@@ -33,7 +34,13 @@ from workbench.gui.training.view import TrainingView
 from workbench.gui.view import View
 
 #: the views, in tab order (each names itself, its shortcut and tooltip: see `View`)
-VIEW_CLASSES: tuple[type[View], ...] = (TrainingView, EpisodesView, AdaptationView, RunsView)
+VIEW_CLASSES: tuple[type[View], ...] = (
+    TrainingView,
+    EpisodesView,
+    AdaptationView,
+    RunsView,
+    FeaturesView,
+)
 
 
 def default_settings() -> QSettings:

@@ -1,0 +1,174 @@
+"""The Features view: Analyse in the background with progress, each tab showing exactly what
+the engine computed (scatter points = the projection, bars = the CKA means, top images = the
+engine's arg-max), the command's JSON equal to the view's, clear messages for a damaged run,
+and a window that keeps answering while t-SNE runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QSettings, QTimer
+
+from workbench.cli import main
+from workbench.config import parse_overrides
+from workbench.engine.trainer import Trainer
+from workbench.gui.context import GuiContext
+from workbench.gui.features.view import FeaturesView
+from workbench.presets import load_preset
+
+TINY = [
+    "train.iterations=5",
+    "train.eval_every=5",
+    "train.val_episodes=4",
+    "train.meta_batch_size=2",
+    "train.checkpoint_every=5",
+    "train.device=cpu",
+]
+WAIT = 300_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _train(runs_dir: Path, overrides: list[str]) -> Path:
+    trainer = Trainer.create(parse_overrides(overrides, load_preset("demo")), runs_dir)
+    assert trainer.run() == "finished"
+    return trainer.store.path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("features-gui-runs")
+    return {
+        "root": root,
+        "fomaml": _train(root, TINY),
+        "finetune": _train(root, TINY + ["algorithm.name=finetune"]),
+    }
+
+
+@pytest.fixture
+def view(qtbot, tmp_path, runs):
+    context = GuiContext(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    context.set_runs_dir(runs["root"])
+    v = FeaturesView(context)
+    qtbot.addWidget(v)
+    v.resize(1280, 800)
+    v.show()
+    qtbot.waitUntil(lambda: not v.listing.running, timeout=60_000)
+    yield v
+    v.shutdown()
+
+
+def _small(view: FeaturesView, run: Path, compare: list[str], tsne_classes: int = 4) -> None:
+    assert view.panel.select_run(str(run))
+    view.panel.set_compared(compare)
+    view.panel.classes.setValue(tsne_classes)
+    view.panel.per_class.setValue(5)
+    view.panel.episodes.setValue(3)
+    view.panel.steps.setValue(2)
+
+
+def _analyse(qtbot, view: FeaturesView) -> None:
+    view.analyse()
+    assert view.panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not view.task.running, timeout=WAIT)
+    assert view.message.text() == "", view.message.text()
+    assert view.report is not None
+
+
+def test_tabs_show_what_the_engine_computed(qtbot, view, runs, tmp_path):
+    _small(view, runs["fomaml"], ["baseline", "random"])
+    _analyse(qtbot, view)
+    report = view.report
+    assert [m.label for m in report.models][1].startswith("Fine-tuning baseline")
+    # embedding: the scatter points are the projection of exactly the engine's features
+    emb = view.embedding
+    for i, m in enumerate(report.models):
+        x, y = emb.scatters[i].getData()
+        assert np.allclose(np.c_[x, y], m.pca_after)
+    emb.before_button.click()
+    x, y = emb.scatters[0].getData()
+    assert np.allclose(np.c_[x, y], report.models[0].pca_before)
+    emb.method.setCurrentIndex(emb.method.findData("tsne"))
+    x, y = emb.scatters[0].getData()
+    assert np.allclose(np.c_[x, y], report.models[0].tsne_before)
+    emb.show_point(0, 7)
+    name = report.probe.class_names[int(report.probe.labels[7])]
+    assert name in emb.detail_text.text() and emb.detail_image.pixmap() is not None
+    # representation change: one bar per model and layer at the CKA mean
+    drawn = [list(np.nan_to_num(b.opts["height"])) for b in view.change.bars]
+    expected = [[c.cka[layer].mean or 0.0 for layer in c.layers] for c in report.changes]
+    assert np.allclose(drawn, expected)
+    assert view.change.table.rowCount() == len(report.models)
+    # filters: one picture per model; activations: the engine's top and bottom images
+    assert len(view.filters.images) == len(report.models)
+    view.activations.layer_combo.setCurrentIndex(1)
+    view.activations.channel.setValue(3)
+    shown = view.activations.shown()
+    acts = report.models[0].before[view.activations.layer_combo.currentText()]
+    means = acts.flatten(2).mean(-1)[:, 3] if acts.dim() > 2 else acts[:, 3]
+    assert shown.top[0] == int(torch.argmax(means)) and shown.bottom[0] == int(torch.argmin(means))
+    # exports
+    view.tabs.setCurrentWidget(view.change)
+    assert view.export_tab_png(tmp_path / "tab.png").stat().st_size > 1000
+    saved = json.loads(view.export_json(tmp_path / "view.json").read_text())
+    assert saved == json.loads(json.dumps(report.to_dict()))
+    assert view.export_cka_csv(tmp_path / "cka.csv").read_text().count("\n") == 1 + sum(
+        len(c.layers) for c in report.changes
+    )
+
+
+def test_the_commands_json_equals_what_the_view_shows(qtbot, view, runs, tmp_path):
+    _small(view, runs["fomaml"], ["random"])
+    _analyse(qtbot, view)
+    out = tmp_path / "cli"
+    argv = ["features", str(runs["fomaml"]), "--compare", "random", "--out", str(out)]
+    argv += ["--classes", "4", "--images-per-class", "5", "--episodes", "3", "--steps", "2"]
+    assert main(argv + ["--quiet"]) == 0
+    command = json.loads((out / "features.json").read_text())
+    shown = json.loads(json.dumps(view.report.to_dict()))
+    for a, b in zip(command["models"], shown["models"], strict=True):
+        for key in ("representation_change", "episode", "pca", "extremes", "tsne"):
+            assert a[key] == b[key], key
+
+
+def test_a_damaged_checkpoint_is_a_message(qtbot, view, runs, tmp_path):
+    broken = runs["root"] / "broken-copy"
+    shutil.copytree(runs["fomaml"], broken)
+    for pt in broken.rglob("*.pt"):
+        pt.write_bytes(b"not a checkpoint")
+    view.refresh_runs()
+    qtbot.waitUntil(lambda: not view.listing.running, timeout=60_000)
+    _small(view, broken, ["random"])
+    view.analyse()
+    qtbot.waitUntil(lambda: not view.task.running, timeout=WAIT)
+    assert "checkpoint" in view.message.text().lower()
+    assert view.panel.analyse_button.isEnabled()
+    shutil.rmtree(broken)
+
+
+def test_window_answers_during_tsne(qtbot, view, runs):
+    """An event-loop probe: a 50 ms timer keeps ticking while 400 points are laid out."""
+    _small(view, runs["fomaml"], [], tsne_classes=20)
+    view.panel.per_class.setValue(20)
+    view.panel.episodes.setValue(0)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(50)
+    _analyse(qtbot, view)
+    timer.stop()
+    assert len(view.report.probe.labels) == 400
+    gaps = np.diff(ticks)
+    assert len(ticks) > 10 and gaps.max() < 2.0  # generous: a shared machine
