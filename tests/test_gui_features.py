@@ -124,6 +124,7 @@ def test_tabs_show_what_the_engine_computed(qtbot, view, runs, tmp_path):
     assert view.export_tab_png(tmp_path / "tab.png").stat().st_size > 1000
     saved = json.loads(view.export_json(tmp_path / "view.json").read_text())
     assert saved == json.loads(json.dumps(report.to_dict()))
+    _check_projector(view, tmp_path / "tb")
     assert view.export_cka_csv(tmp_path / "cka.csv").read_text().count("\n") == 1 + sum(
         len(c.layers) for c in report.changes
     )
@@ -172,3 +173,22 @@ def test_window_answers_during_tsne(qtbot, view, runs):
     assert len(view.report.probe.labels) == 400
     gaps = np.diff(ticks)
     assert len(ticks) > 10 and gaps.max() < 2.0  # generous: a shared machine
+
+
+def _check_projector(view: FeaturesView, folder: Path) -> None:
+    """TensorBoard's projector reads its config with its own protobuf: one embedding per model
+    and moment, whose tensor is the engine's features and whose metadata are the classes."""
+    from google.protobuf import text_format
+    from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
+
+    view.export_projector(folder)
+    config = text_format.Parse((folder / "projector_config.pbtxt").read_text(), ProjectorConfig())
+    report = view.report
+    assert len(config.embeddings) == 2 * len(report.models)
+    first = config.embeddings[0]
+    assert "before" in first.tensor_name and first.sprite.single_image_dim == [28, 28]
+    tensor = np.loadtxt(folder / first.tensor_path, delimiter="\t")
+    assert np.allclose(tensor, report.models[0].features_before.numpy(), atol=1e-5)
+    names = (folder / first.metadata_path).read_text().splitlines()
+    assert names == [report.probe.class_names[int(c)] for c in report.probe.labels]
+    assert (folder / first.sprite.image_path).stat().st_size > 1000

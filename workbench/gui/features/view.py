@@ -31,6 +31,7 @@ from workbench.engine.features import (
     resolve_compare,
     run_source,
 )
+from workbench.engine.features.projector import write_projector
 from workbench.engine.features.report import write_csv
 from workbench.engine.runs import RunInfo, list_runs
 from workbench.errors import WorkbenchError
@@ -113,6 +114,9 @@ class FeaturesView(View):
             ),
             "separation_csv": menu.addAction(
                 "Separation scores as CSV…", lambda: self._ask("csv", self.export_separation_csv)
+            ),
+            "projector": menu.addAction(
+                "Embeddings for TensorBoard's projector…", self._ask_projector
             ),
             "json": menu.addAction(
                 "All numbers as JSON…", lambda: self._ask("json", self.export_json)
@@ -238,6 +242,24 @@ class FeaturesView(View):
             return
         self.context.settings.setValue("features/export_dir", str(saved.parent))
         self.context.statusMessage.emit(f"Saved {saved}")
+
+    def _ask_projector(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Folder for TensorBoard", str(self.context.runs_dir())
+        )
+        if not folder:
+            return
+        try:
+            saved = self.export_projector(Path(folder))
+        except (WorkbenchError, OSError) as exc:
+            self.message.show_error(f"Export failed: {exc}")
+            return
+        self.context.statusMessage.emit(f"Saved; open with: tensorboard --logdir {saved}")
+
+    def export_projector(self, folder: Path) -> Path:
+        """Every model's probe features, before and after adaptation, with class labels and
+        the images as a sprite, for TensorBoard's embedding projector."""
+        return write_projector(self._report(), folder)
 
     def _report(self) -> FeaturesReport:
         if self.report is None:
