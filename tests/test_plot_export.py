@@ -76,8 +76,13 @@ def _uniform_blocks(image: Image.Image) -> float:
     return float(uniform[drawn].mean())
 
 
-def test_plot_at_a_chosen_size_with_presentation_style(qtbot, tmp_path):
+def test_plot_at_a_chosen_size_with_presentation_style(qtbot, tmp_path, monkeypatch):
     """The size asked for, presentation fonts and lines while drawing, the view's own after."""
+    from workbench.gui import theme
+    from workbench.gui.widgets import sized_export
+
+    # the window's theme is whatever an earlier test left: this plot is in the light theme
+    monkeypatch.setattr(sized_export, "current_theme", lambda: theme.LIGHT)
     from workbench.gui.widgets.sized_export import (
         SizedExport,
         export_plot_sized,
