@@ -232,13 +232,13 @@ def test_mamlpp_running_statistics_merge_as_in_one_process(tmp_path: Path) -> No
 
 SINUSOID_LONG = [
     "--set",
-    "train.iterations=3000",
+    "train.iterations=400",
     "--set",
     "train.meta_batch_size=4",
     "--set",
-    "train.checkpoint_every=50",
+    "train.checkpoint_every=25",
     "--set",
-    "train.eval_every=500",
+    "train.eval_every=200",
     "--set",
     "train.val_episodes=4",
     "--set",
@@ -292,7 +292,7 @@ def test_a_killed_rank_leaves_an_interrupted_run_that_resumes_to_completion(tmp_
     command += ["--runs-dir", str(runs), "--quiet", *SINUSOID_LONG]
     launcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(lambda: _checkpointed_and_beyond(runs, 100), launcher, "a checkpoint")
+        _wait_for(lambda: _checkpointed_and_beyond(runs, 50), launcher, "a checkpoint")
         victim = _rank_process(launcher, 1)
         assert victim is not None, "rank 1 not found among the launcher's processes"
         victim.send_signal(signal.SIGKILL)
@@ -307,7 +307,7 @@ def test_a_killed_rank_leaves_an_interrupted_run_that_resumes_to_completion(tmp_
     info = {r.path: r for r in list_runs(runs)}[run]
     assert info.status == "interrupted" and info.resumable, (info.status, err)
     saved = int(RunStore(run).load_checkpoint("last")["iteration"])
-    assert 100 <= saved < 3000
+    assert 50 <= saved < 400
 
     resumed = subprocess.run(
         [sys.executable, "-m", "workbench.cli", "resume", str(run), "--quiet"],
@@ -318,9 +318,9 @@ def test_a_killed_rank_leaves_an_interrupted_run_that_resumes_to_completion(tmp_
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "with 2 processes" in resumed.stderr
     done = {r.path: r for r in list_runs(runs)}[run]
-    assert (done.status, done.iteration, done.problems) == ("finished", 3000, [])
+    assert (done.status, done.iteration, done.problems) == ("finished", 400, [])
     steps = [r["iteration"] for r in records(run, "iteration")]
-    assert steps == list(range(1, 3001))
+    assert steps == list(range(1, 401))
 
 
 def test_stop_is_agreed_by_every_rank_and_resumable(tmp_path: Path) -> None:
