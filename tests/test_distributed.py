@@ -309,23 +309,37 @@ def test_a_killed_rank_leaves_an_interrupted_run_that_resumes_to_completion(tmp_
     saved = int(RunStore(run).load_checkpoint("last")["iteration"])
     assert 50 <= saved < 400
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "workbench.cli", "resume", str(run), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    # resumed with the run's two processes; Ctrl+C stops them all after the same iteration
+    resume = [sys.executable, "-m", "workbench.cli", "resume", str(run), "--quiet"]
+    interrupted = subprocess.Popen(
+        resume, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    try:
+        _wait_for(lambda: len(records(run, "iteration")) > saved + 5, interrupted, "progress")
+        interrupted.send_signal(signal.SIGINT)
+        out, err = interrupted.communicate(timeout=120)
+    finally:
+        if interrupted.poll() is None:
+            interrupted.kill()
+            interrupted.communicate()
+    assert interrupted.returncode == 130, err
+    assert "with 2 processes" in err and out.strip().splitlines()[-1] == str(run)
+    stopped = {r.path: r for r in list_runs(runs)}[run]
+    assert stopped.status == "stopped" and stopped.resumable
+    stopped_at = records(run, "stopped")[0]["iteration"]
+    assert RunStore(run).load_checkpoint("last")["iteration"] == stopped_at > saved
+
+    resumed = subprocess.run(resume, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "with 2 processes" in resumed.stderr
     done = {r.path: r for r in list_runs(runs)}[run]
     assert (done.status, done.iteration, done.problems) == ("finished", 400, [])
     steps = [r["iteration"] for r in records(run, "iteration")]
     assert steps == list(range(1, 401))
 
 
-def test_stop_is_agreed_by_every_rank_and_resumable(tmp_path: Path) -> None:
-    """The launch's stop (Ctrl+C, or the window's Stop): every rank stops after the same
-    iteration and rank 0 saves it."""
+def test_pause_and_stop_are_agreed_by_every_rank(tmp_path: Path) -> None:
+    """The launch's pause and stop (the window's Pause and Stop; Ctrl+C stops too): every rank
+    pauses, goes on, and stops after the same iteration, and rank 0 saves it."""
     config = config_of(
         "sinusoid-maml", "train.iterations=100000", "train.meta_batch_size=4", "train.device=cpu"
     )
@@ -334,6 +348,16 @@ def test_stop_is_agreed_by_every_rank_and_resumable(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 300
         while launch.run_dir() is None or not records(launch.run_dir(), "iteration"):
+            assert launch.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        run = launch.run_dir()
+        launch.pause()
+        time.sleep(1.0)  # the iteration under way ends, then nothing
+        paused_at = len(records(run, "iteration"))
+        time.sleep(1.5)
+        assert len(records(run, "iteration")) == paused_at and launch.poll() is None
+        launch.unpause()
+        while len(records(run, "iteration")) <= paused_at + 3:
             assert launch.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         launch.stop()

@@ -168,8 +168,12 @@ def report(launch) -> int:
     if causes:
         others = "; the other processes were stopped" if launch.plan.world > 1 else ""
         sys.stderr.write("error: " + "; ".join(f.describe() for f in causes) + others + "\n")
-    if run is None:
-        sys.stderr.write(f"error: no run was started; torchrun's log: {launch.log_path}\n")
+    if run is None:  # rank 0 is on another machine, or never got as far as the run folder
+        if launch.poll() == 0:
+            sys.stderr.write("done: this machine's processes ended with the run\n")
+            launch.close()
+            return 0
+        sys.stderr.write(f"error: no run was started here; torchrun's log: {launch.log_path}\n")
         return 1
     if status == "interrupted":
         sys.stderr.write(f"the run is interrupted; `workbench resume {run}` continues it\n")

@@ -61,7 +61,7 @@ class DistributedContext:
         return self.rank == 0
 
     # -- collectives -----------------------------------------------------------------------
-    def _collective(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def collective(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             return call(*args, **kwargs)
         except RuntimeError as exc:  # DistBackendError and gloo's connection errors
@@ -74,7 +74,7 @@ class DistributedContext:
     def broadcast(self, value: Any = None) -> Any:
         """Rank 0's ``value`` on every rank (pickled: configs, checkpoint bytes, errors)."""
         box = [value]
-        self._collective(dist.broadcast_object_list, box, src=0)
+        self.collective(dist.broadcast_object_list, box, src=0)
         return box[0]
 
     # -- what the trainer asks ---------------------------------------------------------------
@@ -98,7 +98,7 @@ class DistributedContext:
         params = [p for group in optimizer.param_groups for p in group["params"]]
         self.average_gradients(params)
         if self._stats is not None:
-            self._collective(self._stats.merge)
+            self.collective(self._stats.merge)
 
     def average_gradients(self, params: list[torch.Tensor]) -> None:
         """Replace each rank's gradients (the mean over its own tasks) by the mean over every
@@ -107,7 +107,7 @@ class DistributedContext:
         if not grads:
             return
         flat = torch.cat([g.reshape(-1) for g in grads]) * (self._tasks / self._total)
-        self._collective(dist.all_reduce, flat)
+        self.collective(dist.all_reduce, flat)
         offset = 0
         for g in grads:
             g.copy_(flat[offset : offset + g.numel()].view_as(g))
@@ -119,7 +119,7 @@ class DistributedContext:
         weighted = torch.tensor(
             [v * self._tasks for v in values.values()], dtype=torch.float64, device=self.device
         )
-        self._collective(dist.all_reduce, weighted)
+        self.collective(dist.all_reduce, weighted)
         mean = (weighted / self._total).tolist()
         return StepMetrics(**dict(zip(values, mean)))
 
@@ -129,7 +129,7 @@ class DistributedContext:
             stop = stop or (self.control / STOP_FILE).exists()
             pause = pause or (self.control / PAUSE_FILE).exists()
         flags = torch.tensor([float(stop), float(pause)], device=self.device)
-        self._collective(dist.all_reduce, flags, op=dist.ReduceOp.MAX)
+        self.collective(dist.all_reduce, flags, op=dist.ReduceOp.MAX)
         return bool(flags[0] > 0), bool(flags[1] > 0)
 
     def evaluate(
@@ -140,6 +140,6 @@ class DistributedContext:
         offset, count = share(episodes, self.world, self.rank)
         traces = [learner.adapt(sampler[i], steps) for i in range(offset, offset + count)]
         gathered: list[Any] = [None] * self.world
-        self._collective(dist.all_gather_object, gathered, traces)
+        self.collective(dist.all_gather_object, gathered, traces)
         every = [trace for part in gathered for trace in part]
         return summarise(every, split="val", seed=sampler.seed)

@@ -89,6 +89,8 @@ class RankFailure:
 
     def describe(self) -> str:
         who = f"process rank {self.rank} (pid {self.pid})"
+        if self.consequence:
+            return f"{who} lost contact with the other processes (one stopped elsewhere)"
         if self.signal:
             return f"{who} was killed by {self.signal}"
         if self.exitcode == USER_ERROR_EXIT and self.message:

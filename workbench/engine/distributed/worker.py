@@ -82,7 +82,7 @@ def _agree_on_data(ctx: DistributedContext, config: ExperimentConfig) -> None:
     except WorkbenchError as exc:
         problem = str(exc)
     problems: list[Any] = [None] * ctx.world
-    ctx._collective(dist.all_gather_object, problems, problem)
+    ctx.collective(dist.all_gather_object, problems, problem)
     for rank, text in enumerate(problems):
         if text:
             raise WorkbenchError(f"process rank {rank} could not load the data: {text}")
