@@ -150,7 +150,7 @@ def supervise(launch, quiet: bool) -> int:
                         f"training with {plan.world} processes ({plan.backend}, "
                         f"{plan.threads} thread(s) each) in {run}\n"
                     )
-            for event in follower.poll() if follower is not None else []:
+            for event in _thinned(follower.poll() if follower is not None else []):
                 printer(event)
             if code is None:
                 time.sleep(0.2)
@@ -160,10 +160,22 @@ def supervise(launch, quiet: bool) -> int:
     return report(launch)
 
 
+def _thinned(events: list[ev.TrainerEvent]) -> list[ev.TrainerEvent]:
+    """The events read in one poll, with only the last of each run of iterations: the progress
+    line's rate is measured between calls, and a burst read at once would fake it."""
+    kept = [
+        e
+        for i, e in enumerate(events)
+        if e.kind != ev.ITERATION or i + 1 == len(events) or events[i + 1].kind != ev.ITERATION
+    ]
+    return kept
+
+
 def report(launch) -> int:
     """Say how the launch ended (naming a rank that died) and return the exit status."""
     failures = launch.failures()
-    causes = [f for f in failures if not f.consequence] or failures
+    # ranks torchrun ended (SIGTERM) or that lost their peers come after the one that died
+    causes = [f for f in failures if not f.consequence and f.signal != "SIGTERM"] or failures
     status, run = launch.status(), launch.run_dir()
     if causes:
         others = "; the other processes were stopped" if launch.plan.world > 1 else ""

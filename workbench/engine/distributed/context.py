@@ -14,6 +14,7 @@ A collective that fails means another rank is gone (killed, crashed); it is repo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,9 +67,10 @@ class DistributedContext:
             return call(*args, **kwargs)
         except RuntimeError as exc:  # DistBackendError and gloo's connection errors
             self.peer_lost = True
+            cause = re.sub(r"^\[[^\]]*\]\s*", "", str(exc).splitlines()[0]).split(". ")[0]
             raise ProcessGroupLost(
                 "lost contact with the other training processes (one of them stopped: see "
-                f"the launch's message); the last checkpoint is kept ({str(exc).splitlines()[0]})"
+                f"the launch's message); the last checkpoint is kept ({cause})"
             ) from None
 
     def broadcast(self, value: Any = None) -> Any:
