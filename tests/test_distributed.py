@@ -520,3 +520,17 @@ def test_running_statistics_merge_is_exact(monkeypatch: pytest.MonkeyPatch) -> N
         assert torch.allclose(layer.running_mean, one.running_mean, rtol=1e-5, atol=1e-6)
         assert torch.allclose(layer.running_var, one.running_var, rtol=1e-5, atol=1e-6)
         assert not torch.allclose(layer.running_var, torch.ones(3))
+
+
+def test_a_failure_every_rank_meets_is_reported_once(tmp_path: Path) -> None:
+    """A loss that becomes NaN does so on every rank at the same iteration (they report the
+    same figures): the launch fails with the trainer's advice, said once, naming the ranks."""
+    command = [sys.executable, "-m", "workbench.cli", "train", "sinusoid-maml", "--nproc", "2"]
+    command += ["--runs-dir", str(tmp_path), "--quiet", "--set", "algorithm.inner_lr=100"]
+    command += ["--set", "train.meta_batch_size=4", "--set", "train.device=cpu"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "process rank 0" in done.stderr and "(as did rank 1)" in done.stderr, done.stderr
+    assert done.stderr.count("became NaN") == 2, done.stderr  # the log's event, and the report
+    run = Path(done.stdout.strip().splitlines()[-1])
+    assert RunStore(run).status() == "failed"

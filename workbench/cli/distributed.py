@@ -171,6 +171,21 @@ def _thinned(events: list[ev.TrainerEvent]) -> list[ev.TrainerEvent]:
     return kept
 
 
+def _grouped(failures: list) -> list[str]:
+    """One line per distinct reason: ranks that failed alike (a NaN every rank saw) are named
+    together instead of repeating the message."""
+    groups: dict[str, list] = {}
+    for f in failures:
+        groups.setdefault(f.reason or f.describe(), []).append(f)
+    lines = []
+    for group in groups.values():
+        text = group[0].describe()
+        if len(group) > 1:
+            text += f" (as did rank {', '.join(str(f.rank) for f in group[1:])})"
+        lines.append(text)
+    return lines
+
+
 def report(launch) -> int:
     """Say how the launch ended (naming a rank that died) and return the exit status."""
     failures = launch.failures()
@@ -178,8 +193,8 @@ def report(launch) -> int:
     causes = [f for f in failures if not f.consequence and f.signal != "SIGTERM"] or failures
     status, run = launch.status(), launch.run_dir()
     if causes:
-        others = "; the other processes were stopped" if launch.plan.world > 1 else ""
-        sys.stderr.write("error: " + "; ".join(f.describe() for f in causes) + others + "\n")
+        others = "; the other processes were stopped" if len(failures) < launch.plan.world else ""
+        sys.stderr.write("error: " + "; ".join(_grouped(causes)) + others + "\n")
     if run is None:  # rank 0 is on another machine, or never got as far as the run folder
         if launch.poll() == 0:
             sys.stderr.write("done: this machine's processes ended with the run\n")

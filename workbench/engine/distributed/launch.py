@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -93,11 +94,17 @@ class RankFailure:
             return f"{who} lost contact with the other processes (one stopped elsewhere)"
         if self.signal:
             return f"{who} was killed by {self.signal}"
-        if self.exitcode == USER_ERROR_EXIT and self.message:
-            return f"{who} stopped: {self.message.split(': ', 1)[-1]}"
-        return f"{who} failed with exit status {self.exitcode}" + (
-            f": {self.message.splitlines()[0]}" if self.message else ""
-        )
+        if self.reason:
+            return f"{who} {'stopped' if self.exitcode == USER_ERROR_EXIT else 'failed'}: " + (
+                self.reason
+            )
+        return f"{who} failed with exit status {self.exitcode}"
+
+    @property
+    def reason(self) -> str:
+        """The rank's own message, without the exception's class name."""
+        first = self.message.splitlines()[0] if self.message else ""
+        return re.sub(r"^\w+(Error|Exception): ", "", first)
 
 
 class Launch:

@@ -32,7 +32,7 @@ from workbench.engine import events as ev
 from workbench.engine.distributed.context import DistributedContext
 from workbench.engine.runs import RunStore
 from workbench.engine.trainer import Trainer, load_data
-from workbench.errors import RunError, WorkbenchError
+from workbench.errors import RunError, TrainingError, WorkbenchError
 
 #: exit status of a rank that stopped because another rank was lost (not a cause in itself)
 PEER_LOST_EXIT = 3
@@ -151,6 +151,8 @@ def train(ctx: DistributedContext, args: argparse.Namespace) -> int:
     trainer = build_trainer(ctx, args)
     ctx.attach(trainer.learner)
     signal.signal(signal.SIGINT, lambda *_: trainer.stop())  # torchrun forwards Ctrl+C
+    failure: list[str] = []
+    trainer.subscribe(lambda e: failure.append(e.message) if e.kind == ev.FAILED else None)
     status = trainer.run()
     if status == ev.FAILED and ctx.peer_lost:
         if trainer.store is not None:  # not this run's fault: resumable from its checkpoint
@@ -158,7 +160,9 @@ def train(ctx: DistributedContext, args: argparse.Namespace) -> int:
                 status="interrupted", error="", iteration=trainer.last_checkpoint_iteration
             )
         return PEER_LOST_EXIT
-    return {ev.FINISHED: 0, ev.STOPPED: 0}.get(status, 1)
+    if status == ev.FAILED:  # this rank's reason, for the launch to show (only rank 0 logs)
+        raise TrainingError(failure[-1] if failure else "training failed")
+    return 0
 
 
 @record
@@ -171,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     except WorkbenchError as exc:
         ErrorHandler().record_exception(exc)  # the launch names this rank and its reason
         print(f"error (rank {ctx.rank}): {exc}", file=sys.stderr)
-        return PEER_LOST_EXIT if ctx.peer_lost else USER_ERROR_EXIT
+        if ctx.peer_lost:
+            return PEER_LOST_EXIT
+        return 1 if isinstance(exc, TrainingError) else USER_ERROR_EXIT
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
