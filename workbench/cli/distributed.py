@@ -171,30 +171,36 @@ def _thinned(events: list[ev.TrainerEvent]) -> list[ev.TrainerEvent]:
     return kept
 
 
-def _grouped(failures: list) -> list[str]:
+def _grouped(failures: list, shown: str) -> list[str]:
     """One line per distinct reason: ranks that failed alike (a NaN every rank saw) are named
-    together instead of repeating the message."""
+    together, and a reason already printed from the run's log (``shown``) is not repeated."""
     groups: dict[str, list] = {}
     for f in failures:
         groups.setdefault(f.reason or f.describe(), []).append(f)
     lines = []
-    for group in groups.values():
-        text = group[0].describe()
-        if len(group) > 1:
-            text += f" (as did rank {', '.join(str(f.rank) for f in group[1:])})"
-        lines.append(text)
+    for reason, group in groups.items():
+        ranks = " and ".join(str(f.rank) for f in group)
+        if reason == shown:
+            lines.append(f"process{'es' if len(group) > 1 else ''} rank {ranks} stopped there")
+        elif len(group) > 1:
+            lines.append(f"{group[0].describe()} (as did rank {ranks.split(' and ', 1)[1]})")
+        else:
+            lines.append(group[0].describe())
     return lines
 
 
 def report(launch) -> int:
     """Say how the launch ended (naming a rank that died) and return the exit status."""
+    from workbench.engine.runs import RunStore
+
     failures = launch.failures()
     # ranks torchrun ended (SIGTERM) or that lost their peers come after the one that died
     causes = [f for f in failures if not f.consequence and f.signal != "SIGTERM"] or failures
     status, run = launch.status(), launch.run_dir()
     if causes:
+        shown = str(RunStore(run).read_summary().get("error", "")) if run is not None else ""
         others = "; the other processes were stopped" if len(failures) < launch.plan.world else ""
-        sys.stderr.write("error: " + "; ".join(_grouped(causes)) + others + "\n")
+        sys.stderr.write("error: " + "; ".join(_grouped(causes, shown)) + others + "\n")
     if run is None:  # rank 0 is on another machine, or never got as far as the run folder
         if launch.poll() == 0:
             sys.stderr.write("done: this machine's processes ended with the run\n")

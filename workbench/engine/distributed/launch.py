@@ -30,7 +30,7 @@ import psutil
 import workbench
 from workbench import config as configlib
 from workbench.config import ExperimentConfig
-from workbench.engine.distributed.agent import FAILURES_ENV
+from workbench.engine.distributed.agent import FAILURES_ENV, PARENT_ENV
 from workbench.engine.distributed.context import PAUSE_FILE, STOP_FILE
 from workbench.engine.distributed.plan import LaunchPlan
 from workbench.engine.distributed.worker import (
@@ -158,6 +158,7 @@ class Launch:
         env[BACKEND_ENV] = self.plan.backend
         env[THREADS_ENV] = str(self.plan.threads)
         env[FAILURES_ENV] = str(self.control / "failures.json")
+        env[PARENT_ENV] = str(os.getpid())  # torchrun ends with this process
         if self.plan.nnodes == 1 and "GLOO_SOCKET_IFNAME" not in env and _loopback_interface():
             env["GLOO_SOCKET_IFNAME"] = _loopback_interface()  # one machine: stay on loopback
         return env
