@@ -204,6 +204,14 @@ def test_meta_sgd_learned_rates_equal_one_process(tmp_path: Path) -> None:
     assert rates and all(not torch.allclose(r, torch.full_like(r, 0.01)) for r in rates.values())
 
 
+def test_reptile_equals_one_process(tmp_path: Path) -> None:
+    """Reptile's inner mini-batches are drawn by the task's place in the whole meta-batch, so a
+    rank's share is sampled as one process samples it."""
+    config = config_of("demo", *TINY_GLYPHS, "algorithm.name=reptile", "algorithm.reptile_batch=3")
+    run = launch_and_wait(config, tmp_path / "two")
+    assert_same_training(run, reference_run(config, tmp_path / "one"))
+
+
 def test_mamlpp_running_statistics_merge_as_in_one_process(tmp_path: Path) -> None:
     """MAML++ with BatchNorm running statistics per step (BNRS), LSLR, BNWB, MSL and a switch
     from first to second order (DA) halfway: the same training losses, LSLR rates and
