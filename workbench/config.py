@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,13 +51,15 @@ def _f(
     datasets: tuple[str, ...] | None = None,
     log: bool = False,
     zero: str | None = None,
+    pattern: str | None = None,
 ) -> Any:
     """A dataclass field with the metadata the form and the validator read.
 
     ``algorithms``/``datasets`` name where the field applies (None: everywhere), so the form can
     disable fields that do not apply; ``log`` asks for a logarithmic spin step (learning rates);
     ``zero`` says in a word what 0 means for a field where 0 is not a count (the form shows that
-    word instead of a bare 0, which reads as "no filters" or "no batch").
+    word instead of a bare 0, which reads as "no filters" or "no batch"); ``pattern`` is a
+    regular expression for values accepted besides the ``choices`` (one GPU: ``cuda:1``).
     """
     meta = {
         "label": label,
@@ -68,6 +71,7 @@ def _f(
         "datasets": datasets,
         "log": log,
         "zero": zero,
+        "pattern": pattern,
     }
     return field(default=default, metadata=meta)
 
@@ -261,8 +265,19 @@ class TrainConfig:
     device: str = _f(
         "auto",
         "Device",
-        "auto uses CUDA when a GPU is present, else the CPU.",
+        "auto uses CUDA when a GPU is present, else the CPU; cuda:1 picks one GPU (with several "
+        "processes, each takes the GPU of its local rank).",
         choices=("auto", "cpu", "cuda"),
+        pattern=r"cuda:\d+",
+    )
+    processes: int = _f(
+        1,
+        "Processes",
+        "Processes that share each meta-batch (torch.distributed, started by torchrun): one "
+        "per GPU, or several on the CPU. The meta-batch must be a multiple of it; the results "
+        "are those of one process with the same seed.",
+        min=1,
+        max=1024,
     )
     batched: bool = _f(
         True,
@@ -395,11 +410,33 @@ class ExperimentConfig:
                 "model.backbone",
                 f"the mlp backbone on {d.image_size}x{d.image_size} images is too large; use conv4",
             )
+        problem = meta_batch_split_problem(self.train.meta_batch_size, self.train.processes)
+        if problem:
+            raise ConfigError("train.processes", problem)
         if self.model.backbone == "conv4" and d.dataset != "sinusoid" and d.image_size < 16:
             raise ConfigError(
                 "data.image_size", "conv4 needs images of at least 16x16 (four 2x2 poolings)"
             )
         return self
+
+
+def meta_batch_split_problem(meta_batch: int, processes: int) -> str:
+    """Why ``processes`` cannot share meta-batches of ``meta_batch`` tasks evenly, and what to
+    do instead ('' when they can): every process must take the same number of tasks."""
+    if processes <= 1 or meta_batch % processes == 0:
+        return ""
+    divisors = [d for d in range(2, min(meta_batch, processes) + 1) if meta_batch % d == 0]
+    fewer = f", or {divisors[-1]} processes" if divisors else ", or one process"
+    multiple = processes * max(1, round(meta_batch / processes))
+    if meta_batch < processes:
+        return (
+            f"a meta-batch of {meta_batch} tasks cannot be shared by {processes} processes "
+            f"(each needs at least one task): use a meta-batch of {multiple}{fewer}"
+        )
+    return (
+        f"{processes} processes cannot share a meta-batch of {meta_batch} tasks evenly: use a "
+        f"meta-batch that is a multiple of {processes} (e.g. {multiple}){fewer}"
+    )
 
 
 def _split_key(key: str) -> tuple[str, str]:
@@ -482,8 +519,11 @@ def _coerce(key: str, f: dataclasses.Field, value: Any) -> Any:
         out = value
         if "\x00" in out:
             raise ConfigError(key, "text may not contain NUL characters")
+    extra = meta.get("pattern")
     if meta.get("choices") and out not in meta["choices"]:
-        raise ConfigError(key, f"{out!r} is not one of: {', '.join(meta['choices'])}")
+        if not (extra and re.fullmatch(extra, out)):
+            also = f" (or {extra.replace(chr(92) + 'd+', 'N')})" if extra else ""
+            raise ConfigError(key, f"{out!r} is not one of: {', '.join(meta['choices'])}{also}")
     lo, hi = meta.get("min"), meta.get("max")
     if lo is not None and out < lo:
         raise ConfigError(key, f"must be at least {lo:g}, got {out!r}")

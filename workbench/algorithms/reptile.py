@@ -8,19 +8,31 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
 from workbench.algorithms.base import StepMetrics
 from workbench.algorithms.gradient import GradientLearner
 from workbench.algorithms.inner_loop import Params, gradient_step
+from workbench.algorithms.policies import GradientPolicy
+from workbench.config import ExperimentConfig
 from workbench.data.episodes import EpisodeBatch
 
 
 class ReptileLearner(GradientLearner):
     """Inner SGD on mini-batches of the support set; adaptation at test time is the same SGD."""
 
-    def __init__(self, *args: Any, inner_batch: int = 0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        model: nn.Module,
+        config: ExperimentConfig,
+        policy: GradientPolicy,
+        *,
+        inner_batch: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model, config, policy, **kwargs)
         self.inner_batch = inner_batch
+        self.meta_batch_size = config.train.meta_batch_size
 
     def adapted_params(
         self, support_x: torch.Tensor, support_y: torch.Tensor, generator: torch.Generator
@@ -45,7 +57,10 @@ class ReptileLearner(GradientLearner):
         delta = {k: torch.zeros_like(v) for k, v in theta.items()}
         figures = []
         for t in range(tasks):
-            gen = torch.Generator().manual_seed(iteration * 1_000_003 + t)
+            # seeded by the task's place in the whole meta-batch (the same when a process
+            # trains on a share of it: `workbench.engine.distributed`)
+            place = batch.episodes[t].index - iteration * self.meta_batch_size
+            gen = torch.Generator().manual_seed(iteration * 1_000_003 + place)
             sx, sy, qx, qy = (
                 batch.support_x[t],
                 batch.support_y[t],

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from workbench.cli import distributed
 from workbench.engine import events as ev
 from workbench.engine.progress import RateMeter, format_duration
 from workbench.errors import ConfigError, WorkbenchError
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("resume", help="continue a stopped or interrupted run")
     r.add_argument("run_dir", type=Path)
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    distributed.add_launch_options(r)
     _add_eval(
         sub.add_parser("eval", help="evaluate a run with the standard protocol (mean ± 95%% CI)")
     )
@@ -76,6 +78,7 @@ def _add_train(t: argparse.ArgumentParser) -> None:
     )
     t.add_argument("--name", default=None, help="a name for the run folder")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    distributed.add_launch_options(t)
 
 
 def _add_eval(e: argparse.ArgumentParser) -> None:
@@ -301,7 +304,10 @@ def _train(args) -> int:
     from workbench.engine.trainer import Trainer
     from workbench.presets import resolve
 
-    config = parse_overrides(args.set, resolve(args.config)).validate()
+    config = parse_overrides(args.set, resolve(args.config))
+    if distributed.requested(args, config):
+        return distributed.train(args, config)
+    config.validate()
     runs_dir = args.runs_dir or default_runs_dir()
     trainer = Trainer.create(config, runs_dir, args.name, progress=_data_progress(args.quiet))
     return _run_trainer(trainer, args.quiet)
@@ -310,6 +316,8 @@ def _train(args) -> int:
 def _resume(args) -> int:
     from workbench.engine.trainer import Trainer
 
+    if distributed.resume_requested(args):
+        return distributed.resume(args)
     trainer = Trainer.resume(args.run_dir, progress=_data_progress(args.quiet))
     sys.stderr.write(f"resuming {args.run_dir} at iteration {trainer.iteration}\n")
     return _run_trainer(trainer, args.quiet)

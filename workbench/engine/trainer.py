@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -27,15 +27,27 @@ from workbench.engine.evaluate import EvaluationResult, evaluate
 from workbench.engine.runs import RunStore
 from workbench.errors import RunError, TrainingError, WorkbenchError
 
+if TYPE_CHECKING:
+    from workbench.engine.distributed.context import DistributedContext
+
 ProgressFn = Callable[[float, str], None]
 
 
 def pick_device(choice: str) -> torch.device:
-    """``auto`` takes CUDA when present; asking for ``cuda`` without a GPU is a clear error."""
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("train.device is cuda but no CUDA GPU is available; use auto or cpu")
-    if choice in ("cuda", "auto") and torch.cuda.is_available():
-        return torch.device("cuda")
+    """``auto`` takes CUDA when present; asking for ``cuda`` (or one GPU, ``cuda:1``) that this
+    machine does not have is a clear error."""
+    if choice.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainingError(
+            f"train.device is {choice} but no CUDA GPU is available; use auto or cpu"
+        )
+    if choice.startswith("cuda:") and int(choice[5:]) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise TrainingError(
+            f"train.device is {choice} but this machine has {count} GPU(s), cuda:0 to "
+            f"cuda:{count - 1}"
+        )
+    if choice.startswith("cuda") or (choice == "auto" and torch.cuda.is_available()):
+        return torch.device(choice if choice != "auto" else "cuda")
     return torch.device("cpu")
 
 
@@ -100,6 +112,7 @@ class Trainer:
         start_iteration: int = 0,
         elapsed: float = 0.0,
         best: float | None = None,
+        sync: DistributedContext | None = None,
     ) -> None:
         self.config = config
         self.learner = learner
@@ -115,6 +128,9 @@ class Trainer:
         self.pause_event = threading.Event()
         self._step_lock = threading.Lock()  # held during a meta-step; snapshots wait for it
         self._subscribers: list[ev.Subscriber] = []
+        #: the other processes sharing each meta-batch (None: this process trains alone); see
+        #: `workbench.engine.distributed`
+        self.sync = sync
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -124,6 +140,7 @@ class Trainer:
         runs_dir: str | Path | None = None,
         name: str | None = None,
         progress: ProgressFn | None = None,
+        sync: DistributedContext | None = None,
     ) -> Trainer:
         """Validate, load data, build the learner and (with ``runs_dir``) a new run folder.
 
@@ -135,14 +152,19 @@ class Trainer:
             from workbench.engine.runs import check_writable
 
             check_writable(Path(runs_dir))
-        device = pick_device(config.train.device)
+        device = sync.device if sync is not None else pick_device(config.train.device)
         train, val, info = load_data(config, progress)
         learner = build_learner(config, info, device)
         store = RunStore.create(runs_dir, config, name) if runs_dir is not None else None
-        return cls(config, learner, train, val, store)
+        return cls(config, learner, train, val, store, sync=sync)
 
     @classmethod
-    def resume(cls, run_dir: str | Path, progress: ProgressFn | None = None) -> Trainer:
+    def resume(
+        cls,
+        run_dir: str | Path,
+        progress: ProgressFn | None = None,
+        sync: DistributedContext | None = None,
+    ) -> Trainer:
         """Continue a stopped or interrupted run from ``checkpoints/last.pt``."""
         store = RunStore(run_dir)
         if not store.path.is_dir():
@@ -154,7 +176,7 @@ class Trainer:
                 f"run {store.path.name} is still running (pid {store.read_summary().get('pid')})"
             )
         state = store.load_checkpoint("last")
-        device = pick_device(config.train.device)
+        device = sync.device if sync is not None else pick_device(config.train.device)
         train, val, info = load_data(config, progress)
         learner = build_learner(config, info, device)
         check_checkpoint(state, learner, f"checkpoint {store.checkpoint_path('last')}")
@@ -172,6 +194,7 @@ class Trainer:
             start_iteration=iteration,
             elapsed=float(state.get("elapsed", 0.0)),
             best=state.get("best"),
+            sync=sync,
         )
 
     # -- control (thread-safe) ---------------------------------------------------------------
@@ -240,18 +263,21 @@ class Trainer:
         if prepared is not None and prepared[0] == iteration:
             return prepared[1]
         size = self.config.train.meta_batch_size
-        return self.train_sampler.batch(iteration * size, size).to(self.learner.device)
+        start, count = iteration * size, size
+        if self.sync is not None:  # this process's contiguous share of the meta-batch
+            start, count = self.sync.share(start, size)
+        return self.train_sampler.batch(start, count).to(self.learner.device)
 
     def _loop(self) -> str:
         cfg = self.config.train
         tick = time.monotonic()
         while self.iteration < self.total:
-            if self.stop_event.is_set():
+            stop, pause = self._control()
+            if stop:
                 break
-            if self.pause_event.is_set():
+            if pause:
                 self.elapsed += time.monotonic() - tick
-                while self.pause_event.is_set() and not self.stop_event.is_set():
-                    time.sleep(0.05)
+                time.sleep(0.05)
                 tick = time.monotonic()
                 continue
             lr = self.meta_lr(self.iteration)
@@ -259,6 +285,8 @@ class Trainer:
             batch = self._batch(self.iteration)
             with self._step_lock:
                 metrics = self.learner.meta_step(batch, self.iteration)
+            if self.sync is not None:  # the mean over the whole meta-batch, on every process
+                metrics = self.sync.reduce_metrics(metrics)
             if not math.isfinite(metrics.loss):
                 raise TrainingError(self._nan_message())
             self.iteration += 1
@@ -285,6 +313,12 @@ class Trainer:
         self._emit(status, message=str(self.store.path) if self.store else "")
         return status
 
+    def _control(self) -> tuple[bool, bool]:
+        """(stop, pause) for the next iteration: this process's own wish, or, with other
+        processes, what they agreed (any one asking is enough), so all stop at the same one."""
+        stop, pause = self.stop_event.is_set(), self.pause_event.is_set()
+        return (stop, pause) if self.sync is None else self.sync.agree(stop, pause)
+
     def meta_lr(self, iteration: int) -> float:
         cfg = self.config.train
         if cfg.lr_schedule == "cosine":
@@ -307,6 +341,13 @@ class Trainer:
     def validate(self) -> EvaluationResult:
         """The fixed validation episodes, adapted with the training number of inner steps."""
         assert self.val_sampler is not None
+        if self.sync is not None:  # each process adapts its share of the episodes
+            return self.sync.evaluate(
+                self.learner,
+                self.val_sampler,
+                self.config.train.val_episodes,
+                self.config.algorithm.inner_steps,
+            )
         return evaluate(
             self.learner,
             self.val_sampler,

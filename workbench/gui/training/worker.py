@@ -20,6 +20,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from workbench.config import ExperimentConfig
 from workbench.engine import events as ev
 from workbench.errors import WorkbenchError
+from workbench.gui.training.launch_worker import LaunchWorker
 
 
 class _Cancelled(BaseException):
@@ -148,6 +149,17 @@ class TrainingWorker(QObject):
         self.done.emit(run_dir, status)
 
 
+def _processes_of(run_dir: str | Path) -> int:
+    """The processes a run was trained with (1 when its config cannot be read: the ordinary
+    resume then says what is wrong)."""
+    from workbench.engine.runs import RunStore
+
+    try:
+        return int(RunStore(run_dir).load_config().train.processes)
+    except Exception:
+        return 1
+
+
 class TrainingSession(QObject):
     """One training thread at a time, seen from the GUI thread.
 
@@ -170,7 +182,7 @@ class TrainingSession(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thread: QThread | None = None
-        self._worker: TrainingWorker | None = None
+        self._worker: TrainingWorker | LaunchWorker | None = None
         self._paused = False
         self._result: tuple[str, str] = ("", "")
         self.run_dir = ""
@@ -188,14 +200,24 @@ class TrainingSession(QObject):
 
     # -- starting ------------------------------------------------------------------------------
     def start(self, config: ExperimentConfig, runs_dir: str | Path) -> None:
-        """Train ``config`` in a new run folder under ``runs_dir``."""
-        self._launch(TrainingWorker(config=config.copy(), runs_dir=runs_dir), resumed=False)
+        """Train ``config`` in a new run folder under ``runs_dir`` (``train.processes`` > 1:
+        in that many processes started by torchrun, followed through the run's log)."""
+        worker: TrainingWorker | LaunchWorker
+        if config.train.processes > 1:
+            worker = LaunchWorker(config=config.copy(), runs_dir=runs_dir)
+        else:
+            worker = TrainingWorker(config=config.copy(), runs_dir=runs_dir)
+        self._launch(worker, resumed=False)
 
     def resume(self, run_dir: str | Path) -> None:
-        """Continue the run in ``run_dir`` from its last checkpoint."""
-        self._launch(TrainingWorker(resume=run_dir), resumed=True)
+        """Continue the run in ``run_dir`` from its last checkpoint (with the processes it was
+        trained with)."""
+        worker: TrainingWorker | LaunchWorker = TrainingWorker(resume=run_dir)
+        if _processes_of(run_dir) > 1:
+            worker = LaunchWorker(resume=run_dir)
+        self._launch(worker, resumed=True)
 
-    def _launch(self, worker: TrainingWorker, resumed: bool) -> None:
+    def _launch(self, worker: TrainingWorker | LaunchWorker, resumed: bool) -> None:
         if self.running:
             raise RuntimeError("a training session is already running")
         self.last_error = None

@@ -136,6 +136,36 @@ class ChoiceEditor(_WheelOnlyWhenFocused, QComboBox):
         self.setCurrentIndex(index)
 
 
+class DeviceEditor(_WheelOnlyWhenFocused, QComboBox):
+    """``train.device``: auto, the CPU and each GPU with its name and memory (as
+    `workbench.engine.distributed.devices` finds them); the value is what the config takes
+    (``auto``, ``cpu``, ``cuda:1``)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from workbench.engine.distributed.devices import list_devices
+
+        self.addItem("auto - a GPU when present, else the CPU", "auto")
+        devices = list_devices()
+        for d in devices:
+            self.addItem(d.label, d.value)
+        if len(devices) > 1:
+            self.addItem("cuda - the first GPU", "cuda")
+        self.activated.connect(lambda _i: self.changed.emit())
+
+    def value(self) -> str:
+        return str(self.currentData())
+
+    def set_value(self, value: Any) -> None:
+        index = self.findData(str(value))
+        if index < 0:  # a GPU this machine lacks: show it, so validation can say why
+            self.addItem(str(value), str(value))
+            index = self.count() - 1
+        self.setCurrentIndex(index)
+
+
 class IntEditor(_WheelOnlyWhenFocused, QSpinBox):
     changed = Signal()
 
@@ -203,7 +233,11 @@ def make_editor(f: dataclasses.Field) -> QWidget:
     editor: QWidget
     if kind is bool:
         return CheckEditor()
-    if meta.get("choices"):
+    if f.name == "device":
+        editor = DeviceEditor()
+        editor.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        editor.setMinimumContentsLength(6)
+    elif meta.get("choices"):
         editor = ChoiceEditor(tuple(meta["choices"]))
         editor.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         editor.setMinimumContentsLength(6)
