@@ -60,6 +60,7 @@ class StopAtTarget:
         self.should_stop = should_stop
 
     def reached(self, study: optuna.Study) -> bool:
+        fail_orphaned_trials(study)  # a dead worker's trial is not one still running
         done, running = progress(study)
         return done + running >= target(study)
 

@@ -30,7 +30,8 @@ _SILENT_WORKER = "its worker went silent (killed or disconnected); the database 
 @dataclass(frozen=True)
 class TrialRow:
     """One trial. ``state``: running, waiting, complete, pruned or failed; ``duration`` in
-    seconds (so far, while running); ``intermediate``: validation value by iteration;
+    seconds (so far, while running); ``params`` of a waiting trial are those it was queued with;
+    ``intermediate``: validation value by iteration;
     ``counted``: whether it counts towards the sweep's number of trials (interrupted trials do
     not: their parameters are queued again)."""
 
@@ -58,7 +59,7 @@ def trial_row(trial: FrozenTrial, now: datetime.datetime | None = None) -> Trial
     return TrialRow(
         number=trial.number,
         state=STATES.get(trial.state, trial.state.name.lower()),
-        params=dict(trial.params),
+        params=dict(trial.params or trial.system_attrs.get("fixed_params") or {}),
         value=trial.value if trial.state == TrialState.COMPLETE else None,
         duration=duration,
         pruned_at_iteration=attrs.get(bk.PRUNED_AT),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -64,7 +65,9 @@ def make_pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:
     if spec.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
     if spec.pruner == "wilcoxon":
-        return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
+        with warnings.catch_warnings():  # experimental in Optuna: fine for us, quiet for users
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
     return optuna.pruners.NopPruner()
 
 
@@ -172,26 +175,26 @@ def _raise_first(futures: list[Future]) -> None:
 def _init_worker(stop: Any, parent_pid: int, threads: int) -> None:
     """In each worker: Ctrl+C is the main process's to handle (it stops the sweep cleanly),
     one share of the cores for torch, and Optuna's own per-trial log lines silenced (the
-    main process reports trials)."""
+    main process reports trials, with each failure's reason)."""
     global _stop_event, _parent_pid
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _stop_event, _parent_pid = stop, parent_pid
     import torch
 
     torch.set_num_threads(threads)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _orphaned() -> bool:
+    return bool(_parent_pid) and os.getppid() != _parent_pid
 
 
 def _stop_reason() -> str:
-    if _parent_pid and os.getppid() != _parent_pid:
-        return "the sweep's main process ended"
-    return "the sweep was stopped"
+    return "the sweep's main process ended" if _orphaned() else "the sweep was stopped"
 
 
 def _should_stop() -> bool:
-    if _parent_pid and os.getppid() != _parent_pid:
-        return True
-    return _stop_event is not None and _stop_event.is_set()
+    return _orphaned() or (_stop_event is not None and _stop_event.is_set())
 
 
 def work(spec: SweepSpec, location: str) -> None:
@@ -211,3 +214,5 @@ def work(spec: SweepSpec, location: str) -> None:
         catch=(TrialFailed, TrialInterrupted),
         gc_after_trial=True,
     )
+    if _orphaned():  # nobody will ever send this pool process more work: leave now
+        os._exit(0)
