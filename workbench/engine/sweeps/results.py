@@ -89,11 +89,11 @@ def load_trials(
 
 
 def best_row(rows: list[TrialRow], direction: str) -> TrialRow | None:
-    done = [r for r in rows if r.state == "complete" and r.value is not None]
+    done = [(r.value, r) for r in rows if r.state == "complete" and r.value is not None]
     if not done:
         return None
     pick = max if direction == "maximize" else min
-    return pick(done, key=lambda r: r.value)
+    return pick(done, key=lambda pair: pair[0])[1]
 
 
 def best_trial_config(

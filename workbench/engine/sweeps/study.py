@@ -101,7 +101,7 @@ def open_study(spec: SweepSpec, location: str) -> optuna.Study:
     study = optuna.create_study(
         storage=storage,
         study_name=spec.name,
-        direction=spec.direction,
+        direction=optuna.study.StudyDirection[spec.direction.upper()],
         load_if_exists=True,
     )
     wanted = spec.stored()
