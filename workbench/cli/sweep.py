@@ -173,8 +173,8 @@ class TrialPrinter:
         self.counted: set[int] = set()
 
     def __call__(self, row) -> None:
-        if row.state == "waiting":
-            return
+        if row.state == "waiting" or (row.state == "running" and row.run_dir is None):
+            return  # queued, or still choosing its values
         if row.counted:
             self.counted.add(row.number)
         head = f"[{len(self.counted)}/{self.target}] trial {row.number}"

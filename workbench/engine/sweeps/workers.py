@@ -119,17 +119,19 @@ def run_sweep(
 
 
 class _Watcher:
-    """Reads the study and reports the trials whose state changed since the last look."""
+    """Reads the study and reports the trials whose state changed since the last look (a
+    running trial again once its run folder exists: all its values are chosen then)."""
 
     def __init__(self, study: optuna.Study, on_trial: TrialHook | None) -> None:
         self.study, self.on_trial = study, on_trial
-        self.seen: dict[int, str] = {}
+        self.seen: dict[int, tuple[str, bool]] = {}
 
     def poll(self) -> list[TrialRow]:
         rows = study_rows(self.study)
         for row in rows:
-            if self.seen.get(row.number) != row.state:
-                self.seen[row.number] = row.state
+            key = (row.state, row.run_dir is not None)
+            if self.seen.get(row.number) != key:
+                self.seen[row.number] = key
                 if self.on_trial is not None:
                     self.on_trial(row)
         return rows
