@@ -186,7 +186,7 @@ class TrialPrinter:
         elif row.state == "pruned":
             print(f"{head} pruned at iteration {row.pruned_at_iteration}{took}  {row.run_dir}")
         else:
-            print(f"{head} {row.state}: {row.reason}{took}")
+            print(f"{head} {row.state if row.counted else 'interrupted'}: {row.reason}{took}")
         sys.stdout.flush()
 
 
