@@ -35,11 +35,12 @@ Public API (what the command line and the window use)::
   journal file on a shared file system lets workers on other machines join
   (``workbench sweep --join NAME --storage URL``, or `run_sweep` with
   `joined_spec`).
-- `run_sweep(spec, on_trial, should_stop)`: creates or continues the sweep and runs
-  ``spec.workers`` spawned worker processes until the target is met; the calling process only
-  watches the study (``on_trial`` gets a `TrialRow` whenever a trial appears or changes state)
-  and ``should_stop()`` stops the workers after their current iteration. Never trains in the
-  caller's process.
+- `run_sweep(spec, on_trial, should_stop, on_start=..., on_rows=...)`: creates or continues the
+  sweep and runs ``spec.workers`` spawned worker processes until the target is met; the calling
+  process only watches the study (``on_trial`` gets a `TrialRow` whenever a trial appears or
+  changes state, ``on_rows`` all rows every ``poll_seconds``) and ``should_stop()`` stops the
+  workers after their current iteration (trials in progress are interrupted and queued again).
+  Never trains in the caller's process: call it from a worker thread of a GUI.
 - Trials: a run folder in the runs folder named ``NAME-trial-NNN`` whose summary carries
   ``sweep``, ``sweep_trial`` and ``sweep_state``; each validation is reported to the trial at
   its iteration; the trial's value is the run's best validation. Pruned trials record the

@@ -93,14 +93,17 @@ def run_sweep(
     should_stop: Callable[[], bool] | None = None,
     poll_seconds: float = 1.0,
     on_start: Callable[[SweepResult], None] | None = None,
+    on_rows: Callable[[list[TrialRow]], None] | None = None,
 ) -> SweepResult:
     """Create (or continue) the sweep and run it with ``spec.workers`` processes until its
     target number of trials is reached or ``should_stop()`` returns True.
 
-    ``on_trial`` is called in the caller's thread for every trial that appears or changes state
-    (including those already in the study); ``on_start`` once the study is open, before any
-    trial is reported (``result.location``, ``result.interrupted_on_start``). Raises ConfigError or SweepError before anything
-    starts if the spec is invalid or the storage cannot be opened.
+    Hooks, all called in the caller's thread: ``on_start(result)`` once the study is open
+    (``result.location``, ``result.interrupted_on_start``); ``on_trial(row)`` for every trial
+    that appears or changes state, those already in the study included; ``on_rows(rows)`` with
+    every trial at each look (every ``poll_seconds``: live values for tables and plots).
+    Raises ConfigError or SweepError before anything starts if the spec is invalid or the
+    storage cannot be opened.
     """
     spec.validate()
     location = storage_location(spec)
@@ -109,7 +112,7 @@ def run_sweep(
     result.interrupted_on_start = bk.fail_orphaned_trials(study)
     if on_start is not None:
         on_start(result)
-    watcher = _Watcher(study, on_trial)
+    watcher = _Watcher(study, on_trial, on_rows)
     watcher.poll()
     done, _ = bk.progress(study)
     if done < bk.target(study):
@@ -122,8 +125,13 @@ class _Watcher:
     """Reads the study and reports the trials whose state changed since the last look (a
     running trial again once its run folder exists: all its values are chosen then)."""
 
-    def __init__(self, study: optuna.Study, on_trial: TrialHook | None) -> None:
-        self.study, self.on_trial = study, on_trial
+    def __init__(
+        self,
+        study: optuna.Study,
+        on_trial: TrialHook | None,
+        on_rows: Callable[[list[TrialRow]], None] | None = None,
+    ) -> None:
+        self.study, self.on_trial, self.on_rows = study, on_trial, on_rows
         self.seen: dict[int, tuple[str, bool]] = {}
 
     def poll(self) -> list[TrialRow]:
@@ -134,6 +142,8 @@ class _Watcher:
                 self.seen[row.number] = key
                 if self.on_trial is not None:
                     self.on_trial(row)
+        if self.on_rows is not None:
+            self.on_rows(rows)
         return rows
 
 
