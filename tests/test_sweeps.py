@@ -235,8 +235,12 @@ def test_stopping_a_sweep_interrupts_and_requeues_its_trial(tmp_path) -> None:
     spec = tiny_spec(tmp_path, trials=3, workers=1, pruner="none")
     spec.base.train.iterations = 400  # long enough to be stopped part way
     seen: list = []
+    looks: list = []
     result = run_sweep(
-        spec, on_trial=seen.append, should_stop=lambda: any(r.state == "running" for r in seen)
+        spec,
+        on_trial=seen.append,
+        should_stop=lambda: any(r.state == "running" and r.run_dir for r in seen),
+        on_rows=looks.append,
     )
     assert result.stopped
     failed = [r for r in result.rows if r.state == "failed"]
@@ -245,6 +249,8 @@ def test_stopping_a_sweep_interrupts_and_requeues_its_trial(tmp_path) -> None:
     waiting = [r for r in result.rows if r.state == "waiting"]
     assert [w.params for w in waiting] == [failed[0].params]  # queued again
     assert RunStore(failed[0].run_dir).read_summary()["status"] == "stopped"
+    assert looks[-1] == result.rows  # the live rows end as the result's
+    assert any(r.state == "running" for look in looks for r in look)
 
 
 def _start_sweep(runs_dir: Path, trials: int) -> subprocess.Popen:
