@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
 #: commands that live in a module of their own (``workbench/cli/<name>.py``): each has
 #: ``register(subparsers)``, which adds its parser and sets ``handler`` to the function that runs it
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("sweep",)
 
 
 def _add_train(t: argparse.ArgumentParser) -> None:
