@@ -26,6 +26,7 @@ from workbench.gui.experiment.form import ConfigForm
 from workbench.gui.experiment.panel import ExperimentPanel
 from workbench.gui.menus import build_menus
 from workbench.gui.runs.view import RunsView
+from workbench.gui.sweeps.view import SweepsView
 from workbench.gui.theme import apply_application_theme, get_theme
 from workbench.gui.training.control import TrainingControl
 from workbench.gui.training.status_bar import TrainingStatusBar
@@ -33,7 +34,13 @@ from workbench.gui.training.view import TrainingView
 from workbench.gui.view import View
 
 #: the views, in tab order (each names itself, its shortcut and tooltip: see `View`)
-VIEW_CLASSES: tuple[type[View], ...] = (TrainingView, EpisodesView, AdaptationView, RunsView)
+VIEW_CLASSES: tuple[type[View], ...] = (
+    TrainingView,
+    EpisodesView,
+    AdaptationView,
+    RunsView,
+    SweepsView,
+)
 
 
 def default_settings() -> QSettings:
