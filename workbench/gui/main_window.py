@@ -27,6 +27,7 @@ from workbench.gui.experiment.panel import ExperimentPanel
 from workbench.gui.features.view import FeaturesView
 from workbench.gui.menus import build_menus
 from workbench.gui.runs.view import RunsView
+from workbench.gui.sweeps.view import SweepsView
 from workbench.gui.theme import apply_application_theme, get_theme
 from workbench.gui.training.control import TrainingControl
 from workbench.gui.training.status_bar import TrainingStatusBar
@@ -40,6 +41,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     AdaptationView,
     RunsView,
     FeaturesView,
+    SweepsView,
 )
 
 
