@@ -80,10 +80,10 @@ def make_run(runs_dir: Path, name: str, iterations: int, accuracy_start: float) 
 
 def test_views_are_tabs_in_the_agreed_order(window: MainWindow) -> None:
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert titles == ["Training", "Episodes", "Adaptation", "Runs", "Features"]
+    assert titles == ["Training", "Episodes", "Adaptation", "Runs", "Features", "Sweeps"]
     assert [cls.title for cls in VIEW_CLASSES] == titles
     shortcuts = [cls.shortcut for cls in VIEW_CLASSES]
-    assert shortcuts == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5"]
+    assert shortcuts == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5", "Ctrl+6"]
     for name, view in window.views.items():
         assert isinstance(view, View) and view.name == name
         assert view.tooltip.endswith(f"({view.shortcut})")
@@ -121,6 +121,7 @@ def test_menus_and_shortcuts(window: MainWindow) -> None:
         "Ctrl+1",
         "Ctrl+4",
         "Ctrl+5",
+        "Ctrl+6",
         "Ctrl+O",
         "Ctrl+S",
     ):
