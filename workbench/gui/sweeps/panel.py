@@ -89,22 +89,7 @@ class SweepPanel(QWidget):
         fl = QVBoxLayout(fields_box)
         fl.addWidget(self.fields)
 
-        self.start_button = QPushButton("Start sweep")
-        self.start_button.setToolTip("Run the trials in worker processes (Ctrl+Shift+Return)")
-        self.start_button.setShortcut("Ctrl+Shift+Return")
-        self.start_button.clicked.connect(self.startRequested)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip(
-            "Stop the workers after their current iteration; start again to continue"
-        )
-        self.stop_button.clicked.connect(self.stopRequested)
-        self.best_button = QPushButton("Use best")
-        self.best_button.setToolTip("Copy the best trial's settings into the Experiment panel")
-        self.best_button.clicked.connect(self.useBestRequested)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addWidget(self.best_button)
+        buttons = self._build_buttons()
 
         self.open_combo = QComboBox()
         self.open_combo.setToolTip("Show a sweep kept in the runs folder")
@@ -122,6 +107,25 @@ class SweepPanel(QWidget):
         layout.addWidget(fields_box, 1)
         layout.addLayout(buttons)
         self.set_running(False, has_best=False)
+
+    def _build_buttons(self) -> QHBoxLayout:
+        self.start_button = QPushButton("Start sweep")
+        self.start_button.setToolTip("Run the trials in worker processes (Ctrl+Shift+Return)")
+        self.start_button.setShortcut("Ctrl+Shift+Return")
+        self.start_button.clicked.connect(self.startRequested)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip(
+            "Stop the workers after their current iteration; start again to continue"
+        )
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.best_button = QPushButton("Use best")
+        self.best_button.setToolTip("Copy the best trial's settings into the Experiment panel")
+        self.best_button.clicked.connect(self.useBestRequested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.best_button)
+        return buttons
 
     def list_sweeps(self, names: list[str], current: str = "") -> None:
         self.open_combo.blockSignals(True)
