@@ -97,9 +97,16 @@ def test_tabs_show_what_the_engine_computed(qtbot, view, runs, tmp_path):
     for i, m in enumerate(report.models):
         x, y = emb.scatters[i].getData()
         assert np.allclose(np.c_[x, y], m.pca_after)
-    emb.before_button.click()
+    emb.set_step(0)
     x, y = emb.scatters[0].getData()
     assert np.allclose(np.c_[x, y], report.models[0].pca_before)
+    # the slider over inner steps: each step's features on the same PCA axes
+    assert len(report.models[0].pca_steps) == report.steps + 1 == emb.last_step() + 1
+    emb.set_step(1)
+    x, y = emb.scatters[0].getData()
+    assert np.allclose(np.c_[x, y], report.models[0].pca_steps[1])
+    assert np.allclose(report.models[0].pca_steps[-1], report.models[0].pca_after)
+    emb.set_step(0)
     emb.method.setCurrentIndex(emb.method.findData("tsne"))
     x, y = emb.scatters[0].getData()
     assert np.allclose(np.c_[x, y], report.models[0].tsne_before)
@@ -192,3 +199,23 @@ def _check_projector(view: FeaturesView, folder: Path) -> None:
     names = (folder / first.metadata_path).read_text().splitlines()
     assert names == [report.probe.class_names[int(c)] for c in report.probe.labels]
     assert (folder / first.sprite.image_path).stat().st_size > 1000
+
+
+def test_embedding_over_steps_as_a_gif(qtbot, view, runs, tmp_path, monkeypatch):
+    from PIL import Image
+
+    from workbench.gui.widgets import animation
+
+    _small(view, runs["fomaml"], [])
+    view.panel.episodes.setValue(0)
+    _analyse(qtbot, view)
+    chosen = animation.AnimationSettings(seconds=1, fps=6, width=480)
+    monkeypatch.setattr(animation, "ask_animation_settings", lambda *a: chosen)
+    monkeypatch.setattr(animation, "ask_gif_path", lambda *a: str(tmp_path / "emb.gif"))
+    view.embedding.set_step(1)
+    recorder = view.export_embedding_gif()
+    with qtbot.waitSignal(recorder.saved, timeout=WAIT) as saved:
+        pass
+    gif = Image.open(saved.args[0])
+    assert gif.n_frames == 6 and gif.size[0] == 480
+    assert view.embedding.step() == 1  # restored

@@ -61,6 +61,9 @@ class ModelFeatures:
     extremes: dict[str, list[Extremes]]
     saliency: list[SaliencyMap]
     smoothgrad: list[SaliencyMap]
+    #: ``pca_steps[s]``: the features after ``s`` inner steps on the same axes (the first is
+    #: ``pca_before``, the last ``pca_after``): the embedding moving step by step
+    pca_steps: list[np.ndarray] = field(default_factory=list)
     tsne_before: np.ndarray | None = None
     tsne_after: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
@@ -148,6 +151,7 @@ def model_features(
         pca_axes=axes,
         pca_before=axes.transform(f0),
         pca_after=axes.transform(f1),
+        pca_steps=pca_by_step(model, adapted, probe, axes, f0, f1),
         separation_before=separation(f0, probe.labels),
         separation_after=separation(f1, probe.labels),
         extremes=all_extremes(before, top_k),
@@ -155,6 +159,25 @@ def model_features(
         smoothgrad=query_saliency(model, adapted, episode, smoothgrad, seed) if smoothgrad else [],
         notes=list(adapted.notes),
     )
+
+
+def pca_by_step(
+    model: LoadedModel,
+    adapted: Adapted,
+    probe: ProbeSet,
+    axes: PcaProjection,
+    first: torch.Tensor,
+    last: torch.Tensor,
+) -> list[np.ndarray]:
+    """The probe features after each inner step 0..S, projected on ``axes`` (the first and
+    last are ``first`` and ``last``, the features the before/after pictures use)."""
+    steps = len(adapted.params) - 1
+    out = [axes.transform(first)]
+    for step in range(1, steps):
+        out.append(axes.transform(penultimate(activations_at(model, adapted, probe.images, step))))
+    if steps > 0:
+        out.append(axes.transform(last))
+    return out
 
 
 def add_tsne(

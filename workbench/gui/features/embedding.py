@@ -1,6 +1,7 @@
 """The penultimate features of the probe images projected to 2-D, one plot per model, coloured
-by class; before or after adapting to the episode, on the same axes, so the toggle shows what
-adaptation moves. A click on a point shows its image and class."""
+by class; at any inner step of adapting to the episode (PCA; t-SNE before and after), on the
+same axes, so the step slider shows what adaptation moves. A click on a point shows its image
+and class; Animate saves the steps as a GIF."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QRadioButton,
+    QPushButton,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -27,11 +28,21 @@ from workbench.gui.widgets.plots import make_plot
 PCA, TSNE = "pca", "tsne"
 
 
-def projected(model: ModelFeatures, method: str, after: bool) -> np.ndarray | None:
-    """The ``[N, 2]`` points a plot shows (None: that projection was not computed)."""
+def projected(model: ModelFeatures, method: str, step: int, last: int) -> np.ndarray | None:
+    """The ``[N, 2]`` points a plot shows after ``step`` of ``last`` inner steps (None: that
+    projection was not computed; t-SNE exists before and after adaptation only)."""
     if method == PCA:
-        return model.pca_after if after else model.pca_before
-    return model.tsne_after if after else model.tsne_before
+        if model.pca_steps:
+            return model.pca_steps[min(step, len(model.pca_steps) - 1)]
+        return model.pca_after if step >= last else model.pca_before
+    return model.tsne_after if step >= last else model.tsne_before
+
+
+def all_points(model: ModelFeatures, method: str) -> list[np.ndarray]:
+    """Every picture of the model for ``method``: one range holds them all."""
+    if method == PCA:
+        return model.pca_steps or [model.pca_before, model.pca_after]
+    return [p for p in (model.tsne_before, model.tsne_after) if p is not None]
 
 
 def short_label(label: str, limit: int = 26) -> str:
@@ -40,10 +51,22 @@ def short_label(label: str, limit: int = 26) -> str:
     return head if len(head) <= limit else head[: limit - 1] + "…"
 
 
+def _scores(m: ModelFeatures, step: int, last: int) -> str:
+    """The separation line under a plot (scored before and after adaptation)."""
+    if 0 < step < last:
+        return f"after {step} of {last} steps (separation is scored before and after)"
+    s = m.separation_after if step >= last else m.separation_before
+    return (
+        f"silhouette {s.silhouette:.3f} · nearest-centroid accuracy "
+        f"{100 * s.centroid_accuracy:.1f}% ({'after' if step >= last else 'before'})"
+    )
+
+
 class EmbeddingTab(QWidget):
-    """Signal: ``pointChosen(model, index)`` when a point is clicked."""
+    """Signals: ``pointChosen(model, index)`` when a point is clicked; ``animateRequested()``."""
 
     pointChosen = Signal(int, int)
+    animateRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,22 +79,26 @@ class EmbeddingTab(QWidget):
             "PCA keeps distances along the main directions; t-SNE keeps neighbours"
         )
         self.method.currentIndexChanged.connect(lambda _i: self.redraw())
-        self.before_button = QRadioButton("Before adaptation")
-        self.after_button = QRadioButton("After adaptation")
-        self.moment = QButtonGroup(self)
-        for i, b in enumerate((self.before_button, self.after_button)):
-            self.moment.addButton(b, i)
-        self.after_button.setChecked(True)
-        self.moment.idClicked.connect(lambda _i: self.redraw())
-        self.before_button.setToolTip("The features of the meta-learned initialisation (step 0)")
-        self.after_button.setToolTip("The features after adapting to the episode's support set")
+        self.step_slider = QSlider(Qt.Orientation.Horizontal)
+        self.step_slider.setRange(0, 1)
+        self.step_slider.setValue(1)
+        self.step_slider.setPageStep(1)
+        self.step_slider.setToolTip(
+            "Inner step: 0 is the meta-learned initialisation, the last is after adapting to "
+            "the episode's support set (t-SNE: before and after only)"
+        )
+        self.step_slider.valueChanged.connect(lambda _v: self.redraw())
+        self.step_label = QLabel()
+        self.animate_button = QPushButton("Animate…")
+        self.animate_button.setToolTip("Save the embedding over the inner steps as a GIF")
+        self.animate_button.clicked.connect(self.animateRequested)
         top = QHBoxLayout()
         top.addWidget(QLabel("Projection"))
         top.addWidget(self.method)
         top.addSpacing(12)
-        top.addWidget(self.before_button)
-        top.addWidget(self.after_button)
-        top.addStretch(1)
+        top.addWidget(self.step_label)
+        top.addWidget(self.step_slider, 1)
+        top.addWidget(self.animate_button)
         self.plots_row = QHBoxLayout()
         self.detail_image = QLabel()
         self.detail_image.setAlignment(Qt.AlignmentFlag.AlignHCenter)
@@ -95,8 +122,14 @@ class EmbeddingTab(QWidget):
         self.scatters: list[pg.ScatterPlotItem] = []
         self.scores: list[QLabel] = []
 
-    def after(self) -> bool:
-        return self.after_button.isChecked()
+    def step(self) -> int:
+        return self.step_slider.value()
+
+    def last_step(self) -> int:
+        return self.step_slider.maximum()
+
+    def set_step(self, step: int) -> None:
+        self.step_slider.setValue(step)
 
     def set_report(self, report: FeaturesReport) -> None:
         self.report = report
@@ -104,6 +137,10 @@ class EmbeddingTab(QWidget):
         self.method.model().item(1).setEnabled(tsne)  # type: ignore[attr-defined]
         if not tsne:
             self.method.setCurrentIndex(0)
+        self.step_slider.blockSignals(True)
+        self.step_slider.setRange(0, max(1, report.steps))
+        self.step_slider.setValue(self.step_slider.maximum())
+        self.step_slider.blockSignals(False)
         clear_layout(self.plots_row)
         self.plots, self.scatters, self.scores = [], [], []
         for i, m in enumerate(report.models):
@@ -130,17 +167,17 @@ class EmbeddingTab(QWidget):
         report = self.report
         if report is None:
             return
-        method, after = str(self.method.currentData()), self.after()
+        method, step, last = str(self.method.currentData()), self.step(), self.last_step()
+        if method == TSNE and 0 < step < last:  # t-SNE has no pictures between the two
+            self.step_slider.setValue(last if step > last / 2 else 0)
+            return
+        self.step_label.setText(f"Step {step} of {last}")
         labels = report.probe.labels.numpy()
         classes = len(report.probe.class_names)
         brushes = [pg.mkBrush(pg.intColor(int(c), hues=max(classes, 2), alpha=220)) for c in labels]
         for i, m in enumerate(report.models):
-            points = projected(m, method, after)
-            both = [
-                p
-                for p in (projected(m, method, False), projected(m, method, True))
-                if p is not None
-            ]
+            points = projected(m, method, step, last)
+            both = all_points(m, method)
             scatter, plot = self.scatters[i], self.plots[i].getPlotItem()
             if points is None:
                 scatter.setData([], [])
@@ -148,18 +185,14 @@ class EmbeddingTab(QWidget):
             scatter.setData(
                 x=points[:, 0], y=points[:, 1], brush=brushes, data=np.arange(len(points))
             )
-            allp = np.concatenate(both)  # the same axes before and after adaptation
+            allp = np.concatenate(both)  # the same axes at every step
             plot.getViewBox().setRange(
                 xRange=(float(allp[:, 0].min()), float(allp[:, 0].max())),
                 yRange=(float(allp[:, 1].min()), float(allp[:, 1].max())),
                 padding=0.05,
                 disableAutoRange=True,
             )
-            s = m.separation_after if after else m.separation_before
-            self.scores[i].setText(
-                f"{m.label}\nsilhouette {s.silhouette:.3f} · nearest-centroid accuracy "
-                f"{100 * s.centroid_accuracy:.1f}% ({'after' if after else 'before'})"
-            )
+            self.scores[i].setText(f"{m.label}\n{_scores(m, step, last)}")
             axis = "PC" if method == PCA else "t-SNE "
             plot.setLabel("bottom", f"{axis}1")
             plot.setLabel("left", f"{axis}2")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -42,6 +43,7 @@ from workbench.gui.features.panel import FeaturesPanel
 from workbench.gui.features.tabs import ActivationsTab, FiltersTab, SaliencyTab
 from workbench.gui.theme import Theme
 from workbench.gui.view import View
+from workbench.gui.widgets.animation import GifRecorder, export_animation, frame_step
 from workbench.gui.widgets.elided_label import ElidedLabel
 from workbench.gui.widgets.inline_message import InlineMessage
 from workbench.gui.widgets.tasks import BackgroundTask, TaskState
@@ -89,6 +91,7 @@ class FeaturesView(View):
         self.heading.setFont(font)
         self.filters = FiltersTab()
         self.embedding = EmbeddingTab()
+        self.embedding.animateRequested.connect(self.export_embedding_gif)
         self.activations = ActivationsTab()
         self.saliency = SaliencyTab()
         self.change = ChangeTab()
@@ -255,6 +258,40 @@ class FeaturesView(View):
             self.message.show_error(f"Export failed: {exc}")
             return
         self.context.statusMessage.emit(f"Saved; open with: tensorboard --logdir {saved}")
+
+    def export_embedding_gif(self) -> GifRecorder | None:
+        """The PCA embedding over the inner steps 0..S as an animated GIF (asks length, frame
+        rate and file); the tab shows what it showed before afterwards."""
+        emb = self.embedding
+        if self.report is None:
+            return None
+        before = (emb.method.currentIndex(), emb.step())
+        last = emb.last_step()
+
+        def render(index: int, frames: int) -> QImage:
+            if emb.method.currentData() != "pca":
+                emb.method.setCurrentIndex(emb.method.findData("pca"))
+            emb.set_step(frame_step(index, frames, last))
+            return emb.grab().toImage()
+
+        def restore() -> None:
+            emb.method.setCurrentIndex(before[0])
+            emb.set_step(before[1])
+
+        theme = self.context.theme
+        recorder = export_animation(
+            self,
+            self.context.settings,
+            default_name="features-embedding-steps.gif",
+            min_frames=last + 1,
+            render=render,
+            restore=restore,
+            colors=(theme.background, theme.color(0)),
+        )
+        if recorder is not None:
+            recorder.saved.connect(lambda path: self.context.statusMessage.emit(f"Saved {path}"))
+            recorder.failed.connect(self.message.show_error)
+        return recorder
 
     def export_projector(self, folder: Path) -> Path:
         """Every model's probe features, before and after adaptation, with class labels and
