@@ -154,6 +154,7 @@ class SweepsView(View):
         self._show_spec(spec)
         self.worker = SweepWorker(spec)
         self.worker.trial.connect(self._trial_changed)
+        self.worker.rows.connect(self._rows_seen)
         self.worker.done.connect(self._finished)
         self.worker.failed.connect(self._failed)
         self.worker.start()
@@ -186,6 +187,11 @@ class SweepsView(View):
     def _trial_changed(self, row: TrialRow) -> None:
         self.model.upsert(row)
         self._refresh(importances=row.state == "complete")
+
+    def _rows_seen(self, rows: list[TrialRow]) -> None:
+        for row in rows:
+            self.model.upsert(row)
+        self.status.setText(self.summary())
 
     def _finished(self, result: SweepResult) -> None:
         self.panel.set_running(False, has_best=self.best() is not None)

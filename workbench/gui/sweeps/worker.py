@@ -13,12 +13,14 @@ from workbench.errors import WorkbenchError
 
 
 class SweepWorker(QThread):
-    """Signals (queued to the GUI thread): ``started_at(location)`` once the study is open,
-    ``trial(TrialRow)`` whenever a trial appears or changes, ``done(SweepResult)`` at the end,
+    """Signals (queued to the GUI thread): ``opened(location)`` once the study is open,
+    ``trial(TrialRow)`` whenever a trial appears or changes, ``rows(list)`` with every trial at
+    each look (live durations), ``done(SweepResult)`` at the end,
     ``failed(message)`` when the sweep could not run."""
 
     opened = Signal(str)
     trial = Signal(object)
+    rows = Signal(object)  # every trial at each look: running trials' durations and values
     done = Signal(object)
     failed = Signal(str)
 
@@ -41,6 +43,7 @@ class SweepWorker(QThread):
                 on_trial=self._report,
                 should_stop=self._stop.is_set,
                 on_start=lambda r: self.opened.emit(r.location),
+                on_rows=lambda rows: self.rows.emit(list(rows)),
             )
         except WorkbenchError as exc:
             self.failed.emit(str(exc))
