@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -540,7 +541,9 @@ def test_a_failure_every_rank_meets_is_reported_once(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stderr[-3000:]
     assert done.stderr.count("became NaN") == 1, done.stderr
-    assert "processes rank 0 and 1 stopped there" in done.stderr, done.stderr
+    # both ranks usually record the failure; under load torchrun may end the slower one first
+    # (SIGTERM is then its cause, not the NaN): the rank that met it is named either way
+    assert re.search(r"process(es)? rank (0 and 1|0|1) stopped there", done.stderr), done.stderr
     run = Path(done.stdout.strip().splitlines()[-1])
     assert RunStore(run).status() == "failed"
 

@@ -13,6 +13,7 @@ from workbench.gui.experiment.form import ConfigForm
 from workbench.gui.widgets.field_editors import (
     CheckEditor,
     ChoiceEditor,
+    DeviceEditor,
     IntEditor,
     LogFloatEdit,
     format_float,
@@ -39,6 +40,10 @@ def test_every_field_has_a_row_with_its_label_help_and_kind(form: ConfigForm) ->
         kind = configlib.field_type(f)
         if kind is bool:
             assert isinstance(row.editor, CheckEditor)
+        elif key == "train.device":  # the devices found here, with names; values as choices
+            assert isinstance(row.editor, DeviceEditor)
+            values = [row.editor.itemData(i) for i in range(row.editor.count())]
+            assert values[:2] == ["auto", "cpu"] and "CPU" in row.editor.itemText(1)
         elif f.metadata["choices"]:
             assert isinstance(row.editor, ChoiceEditor)
             assert [row.editor.itemText(i) for i in range(row.editor.count())] == list(

@@ -136,15 +136,13 @@ class ChoiceEditor(_WheelOnlyWhenFocused, QComboBox):
         self.setCurrentIndex(index)
 
 
-class DeviceEditor(_WheelOnlyWhenFocused, QComboBox):
+class DeviceEditor(ChoiceEditor):
     """``train.device``: auto, the CPU and each GPU with its name and memory (as
     `workbench.engine.distributed.devices` finds them); the value is what the config takes
     (``auto``, ``cpu``, ``cuda:1``)."""
 
-    changed = Signal()
-
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__((), parent)
         from workbench.engine.distributed.devices import list_devices
 
         self.addItem("auto - a GPU when present, else the CPU", "auto")
@@ -153,7 +151,6 @@ class DeviceEditor(_WheelOnlyWhenFocused, QComboBox):
             self.addItem(d.label, d.value)
         if len(devices) > 1:
             self.addItem("cuda - the first GPU", "cuda")
-        self.activated.connect(lambda _i: self.changed.emit())
 
     def value(self) -> str:
         return str(self.currentData())
