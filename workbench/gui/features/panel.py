@@ -39,6 +39,11 @@ class FeaturesPanel(QWidget):
         self.run_combo = QComboBox()
         self.run_combo.setToolTip("The run whose network is analysed (image datasets only)")
         self.run_combo.currentIndexChanged.connect(lambda _i: self._list_compare())
+        # long run names must not widen the column: the list elides, the tooltip has it all
+        self.run_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.run_combo.setMinimumContentsLength(12)
         self.compare = QListWidget()
         self.compare.setToolTip(
             f"Up to {MAX_COMPARE} models to compare with: standard training (the fine-tuning "

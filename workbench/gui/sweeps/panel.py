@@ -92,6 +92,10 @@ class SweepPanel(QWidget):
         buttons = self._build_buttons()
 
         self.open_combo = QComboBox()
+        self.open_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.open_combo.setMinimumContentsLength(12)
         self.open_combo.setToolTip("Show a sweep kept in the runs folder")
         self.open_combo.activated.connect(
             lambda i: self.openRequested.emit(self.open_combo.itemData(i) or "")

@@ -54,6 +54,9 @@ class SweepPlots(QWidget):
         self.param_combo = QComboBox()
         self.param_combo.setToolTip("The parameter on the horizontal axis")
         self.param_combo.currentIndexChanged.connect(lambda _i: self._draw_scatter())
+        for widget in (self.history, self.scatter, self.importance):
+            for name in ("left", "bottom"):  # values are shown as they are, never "(x0.001)"
+                widget.getPlotItem().getAxis(name).enableAutoSIPrefix(False)
         self.importance_note = QLabel()
         self.importance_note.setWordWrap(True)
         scatter_box = QWidget()

@@ -84,6 +84,7 @@ class SweepsView(View):
         side.setWidgetResizable(True)
         side.setFixedWidth(PANEL_WIDTH)
         side.setFrameShape(QScrollArea.Shape.NoFrame)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.message = InlineMessage()
         self.heading = ElidedLabel("No sweep yet")
         font = self.heading.font()
@@ -106,8 +107,7 @@ class SweepsView(View):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.plots)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
+        split.setSizes([240, 420])
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(4, 8, 8, 8)
@@ -128,7 +128,8 @@ class SweepsView(View):
         self.panel.fields.set_config(base)
         params = self.panel.fields.specs(base)
         p = self.panel
-        name = p.name_edit.text().strip() or default_sweep_name(base.description or "sweep", params)
+        label = f"{base.algorithm.name}-{base.data.dataset}"
+        name = p.name_edit.text().strip() or default_sweep_name(label, params)
         spec = SweepSpec(
             name=name,
             base=base,
@@ -178,7 +179,7 @@ class SweepsView(View):
             list(spec.params),
             {k for k, s in spec.params.items() if s.log},
             spec.direction == "maximize",
-            spec.metric_info.label,
+            spec.metric_info.name,
         )
         self.heading.setText(f"Sweep {spec.name}")
         self.heading.setToolTip(f"{spec.name}: {', '.join(s.text() for s in spec.params.values())}")
