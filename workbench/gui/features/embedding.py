@@ -183,7 +183,11 @@ class EmbeddingTab(QWidget):
                 scatter.setData([], [])
                 continue
             scatter.setData(
-                x=points[:, 0], y=points[:, 1], brush=brushes, data=np.arange(len(points))
+                x=points[:, 0],
+                y=points[:, 1],
+                brush=brushes,
+                data=np.arange(len(points)),
+                size=10 if self.theme.presentation else 7,  # seen from the back of a room
             )
             allp = np.concatenate(both)  # the same axes at every step
             plot.getViewBox().setRange(
