@@ -282,10 +282,11 @@ class GridPainter:
         rect = QRect(
             frame.left() - GAP // 2, frame.bottom() + 1, frame.width() + GAP, fm_s.height()
         )
-        wide = fm_s.horizontalAdvance(text)
-        if wide > rect.width() and font.pointSizeF() > 0:
+        smallest = font.pointSizeF() * 0.65
+        while fm_s.horizontalAdvance(text) > rect.width() and font.pointSizeF() > smallest:
+            # hinted text does not shrink in proportion: step down until it fits
             font = QFont(font)
-            font.setPointSizeF(font.pointSizeF() * max(0.65, rect.width() / wide))
+            font.setPointSizeF(max(smallest, font.pointSizeF() * 0.92))
             fm_s = QFontMetrics(font)
         p.setFont(font)
         p.setPen(QColor(color) if color else self.muted)
