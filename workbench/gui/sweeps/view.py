@@ -83,6 +83,7 @@ class SweepsView(View):
         side.setWidget(self.panel)
         side.setWidgetResizable(True)
         side.setFixedWidth(PANEL_WIDTH)
+        self.side = side
         side.setFrameShape(QScrollArea.Shape.NoFrame)
         side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.message = InlineMessage()
@@ -276,6 +277,8 @@ class SweepsView(View):
 
     # -- the view contract -------------------------------------------------------------------------
     def apply_theme(self, theme: Theme) -> None:
+        # presentation fonts are half as large again: so is the column, or its fields clip
+        self.side.setFixedWidth(round(PANEL_WIDTH * theme.font_point_size / 10))
         self.model.theme = theme
         self.plots.apply_theme(theme)
         self.message.apply_theme(theme)
