@@ -69,6 +69,7 @@ class Spec:
     split_seed: int = 0
     init: str = ""  # our side: empty keeps the workbench default (model.init)
     batched: bool = True
+    clock: str = "wall"  # cpu: process time per iteration (both sides), robust to load
 
     @property
     def label(self) -> str:
@@ -106,8 +107,17 @@ def peer_python(given: str | None) -> tuple[str | None, str]:
 # -- running the two sides ---------------------------------------------------------------------
 
 
+#: runs the peer script with its clock (``time.perf_counter``) reading process time instead, so
+#: its "median s/iter" is CPU seconds per iteration
+CPU_CLOCK = (
+    "import runpy, sys, time; time.perf_counter = time.process_time; sys.argv = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
 def peer_command(python: str, script: Path, spec: Spec) -> list[str]:
-    cmd = [python, str(script), "--ways", str(spec.ways), "--shots", str(spec.shots)]
+    cmd = [python] + (["-c", CPU_CLOCK] if spec.clock == "cpu" else [])
+    cmd += [str(script), "--ways", str(spec.ways), "--shots", str(spec.shots)]
     cmd += ["--meta-batch-size", str(spec.meta_batch), "--threads", str(spec.threads)]
     cmd += ["--model", "omniglotcnn" if spec.pooling == "stride" else "cnn4"]
     cmd += ["--adaptation-steps", str(spec.steps), "--fast-lr", str(spec.fast_lr)]
@@ -268,9 +278,10 @@ def run_our_side(spec: Spec) -> dict[str, Any]:
     )
     trainer = Trainer(config, learner, sampler, None, None)
     stamps: list[float] = []
+    clock = time.process_time if spec.clock == "cpu" else time.perf_counter
 
     def on_event(event: ev.TrainerEvent) -> None:
-        stamps.append(time.perf_counter())
+        stamps.append(clock())
         if spec.seconds and event.kind == ev.ITERATION and stamps[-1] - stamps[0] >= spec.seconds:
             trainer.stop()
 
@@ -297,9 +308,9 @@ def run_our_side(spec: Spec) -> dict[str, Any]:
 # -- the two measurements ----------------------------------------------------------------------
 
 
-def speed_specs(iters: int, threads: int) -> list[Spec]:
+def speed_specs(iters: int, threads: int, clock: str) -> list[Spec]:
     return [
-        Spec(ways=w, meta_batch=mb, first_order=fo, pooling=pool, iters=iters, threads=threads)
+        Spec(w, 1, mb, fo, pool, iters=iters, threads=threads, clock=clock)
         for w, mb in ((5, 32), (20, 16))
         for pool in ("stride", "max")
         for fo in (False, True)
@@ -312,7 +323,8 @@ def fmt_load(peer: dict, ours: dict) -> str:
 
 def speed(python: str, peer: Path, args: argparse.Namespace) -> None:
     print(
-        f"(a) seconds per meta-iteration: median of iterations 4..{args.iters}, threads "
+        f"(a) {args.clock} seconds per meta-iteration: median of iterations 4..{args.iters}, "
+        f"threads "
         f"{args.threads} each side, peer and ours alternating; load = 1-min load average "
         f"before peer/ours ({os.cpu_count()} cores)"
     )
@@ -320,7 +332,7 @@ def speed(python: str, peer: Path, args: argparse.Namespace) -> None:
         f"{'configuration':36s} {'peer s/it':>10s} {'ours s/it':>10s} {'ours/peer':>10s} "
         f"{'load':>9s}  our inner loop"
     )
-    for i, spec in enumerate(speed_specs(args.iters, args.threads)):
+    for i, spec in enumerate(speed_specs(args.iters, args.threads, args.clock)):
         p, o = pair(python, peer, spec, peer_first=i % 2 == 0)
         if "error" in p or "error" in o:
             print(f"{spec.label:36s} failed: {p.get('error') or o.get('error')}")
@@ -388,6 +400,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="what", required=True)
     s = sub.add_parser("speed", help="(a) seconds per meta-iteration, 8 pairs")
     s.add_argument("--iters", type=int, default=15)
+    s.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall: seconds per iteration as the peer reports them; cpu: process seconds, "
+        "less disturbed by other work on a shared machine",
+    )
     a = sub.add_parser("accuracy", help="(b) accuracy at equal wall time (or iterations)")
     a.add_argument("--seconds", type=float, default=300.0)
     a.add_argument("--iters", type=int, default=0, help="equal iterations instead of seconds")

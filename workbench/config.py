@@ -310,11 +310,11 @@ class TrainConfig:
     batched: bool = _f(
         True,
         "Task-batched inner loop",
-        "Run the inner loop of many tasks of a meta-batch at once (torch.func.vmap, in chunks "
-        "sized to the CPU cache or GPU memory) instead of one task after another; the same "
-        "meta-gradients. Worth most on a GPU and for small episodes. Falls back to the per-task "
-        "loop where it cannot apply (BatchNorm with running statistics) or cannot help (one "
-        "task fills a chunk).",
+        "Run the inner loop of many tasks of a meta-batch at once (conv4: the tasks folded into "
+        "the channels of one network with grouped convolutions; otherwise torch.func.vmap; in "
+        "chunks sized to the CPU cache or GPU memory) instead of one task after another; the "
+        "same meta-gradients. Falls back to the per-task loop where it cannot apply (BatchNorm "
+        "with running statistics) or cannot help (one task fills a chunk).",
         algorithms=GRADIENT_BASED,
     )
     eval_every: int = _f(
