@@ -16,7 +16,15 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
-OMNIGLOT_DIR = ROOT.parent / "shared" / "data" / "omniglot"
+# beside the project, or beside the folder of worktrees the project may be checked out in
+OMNIGLOT_DIR = next(
+    (
+        p / "shared" / "data" / "omniglot"
+        for p in (ROOT.parent, ROOT.parent.parent)
+        if (p / "shared" / "data" / "omniglot").is_dir()
+    ),
+    ROOT.parent / "shared" / "data" / "omniglot",
+)
 
 
 @pytest.fixture(scope="session", autouse=True)

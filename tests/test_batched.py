@@ -300,18 +300,18 @@ def test_switch_off_and_own_meta_step_use_the_per_task_loop():
     assert not off.batched and "train.batched is off" in off.path_description
     reptile = make_learner("reptile", torch.float32)
     assert not reptile.batched and "reptile has its own meta-step" in reptile.path_description
-    on = make_learner("maml", torch.float32)
+    on = make_learner("protomaml", torch.float32)  # conv4 MAML folds (tests/test_folded.py)
     assert on.batched and "vmap" in on.path_description
 
 
 def test_the_path_is_logged_once(caplog):
-    learner = make_learner("maml", torch.float32)
+    learner = make_learner("protomaml", torch.float32)
     batch = make_batch(torch.float32, tasks=4)
     with caplog.at_level(logging.INFO, logger="workbench.algorithms.gradient"):
         learner.meta_step(batch, 0)
         learner.meta_step(batch, 1)
     lines = [r.getMessage() for r in caplog.records if "inner loop" in r.getMessage()]
-    assert lines == [f"maml: {learner.path_description}"]
+    assert lines == [f"protomaml: {learner.path_description}"]
     assert "4 of 4 tasks per call" in learner.path_description
 
 
@@ -321,8 +321,8 @@ def test_one_task_per_call_uses_the_per_task_loop(caplog, monkeypatch):
     import workbench.algorithms.batched as batched
 
     monkeypatch.setitem(batched.WORKING_SET_BYTES, "cpu", 1)
-    learner = make_learner("maml", torch.float64)
-    reference = make_learner("maml", torch.float64, batched=False)
+    learner = make_learner("protomaml", torch.float64)  # conv4 MAML would fold
+    reference = make_learner("protomaml", torch.float64, batched=False)
     reference.model.load_state_dict(learner.model.state_dict())
     batch = make_batch(torch.float64)
     with caplog.at_level(logging.INFO, logger="workbench.algorithms.gradient"):
@@ -330,6 +330,6 @@ def test_one_task_per_call_uses_the_per_task_loop(caplog, monkeypatch):
     assert learner.chunk_size(batch) == 1
     assert "per-task inner loop: too few tasks fit the working set" in caplog.text
     assert m.loss == pytest.approx(reference.meta_step(batch, 0).loss, rel=1e-12)
-    single = make_learner("maml", torch.float64)
+    single = make_learner("protomaml", torch.float64)
     single.meta_step(make_batch(torch.float64, tasks=1), 0)
     assert single.path_description == "per-task inner loop: a meta-batch of one task"

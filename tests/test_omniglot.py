@@ -249,3 +249,72 @@ def test_standard_split_with_full_sets(tmp_path: Path) -> None:
     assert parts["all"].n_classes == 16 * 2
     assert "standard split" in parts["train"].meta["split_note"]
     assert parts["all"].images.max() == 0  # blank white pages invert to all background
+
+
+def test_all_but_val_trains_on_every_background_alphabet_but_the_validation_share(
+    omniglot_dir: Path,
+) -> None:
+    """Only the background subsets: 7 of the 8 alphabets train (val_share 0.15 of 8 rounds to
+    one), and with no test set the test split is the validation alphabets, as the note says."""
+    data = cfg(omniglot_dir, split="all-but-val", split_seed=2)
+    parts = {s: load_omniglot(data, s) for s in ("train", "val", "test")}
+    found = {s: alphabets(p.class_names) for s, p in parts.items()}
+    assert len(found["train"]) == 7 and len(found["val"]) == 1
+    assert not found["train"] & found["val"]
+    assert found["train"] | found["val"] == set(CHARACTERS)
+    assert found["test"] == found["val"]
+    assert parts["train"].n_classes == 242 - sum(CHARACTERS[a] for a in found["val"])
+    note = parts["train"].meta["split_note"]
+    assert "all-but-val split: train = 7 of 8 background alphabets" in note
+    assert "no test set: test = the validation alphabets" in note
+    assert "split_seed 2" in note
+    assert note.split("val: ")[1].split(";")[0] == next(iter(found["val"]))
+
+
+@pytest.mark.parametrize(("share", "held"), [(0.15, 1), (0.25, 2), (0.5, 4), (0.01, 1)])
+def test_val_share_sets_how_many_alphabets_are_held_out(
+    omniglot_dir: Path, share: float, held: int
+) -> None:
+    data = cfg(omniglot_dir, split="all-but-val", val_share=share)
+    val = alphabets(load_omniglot(data, "val").class_names)
+    train = alphabets(load_omniglot(data, "train").class_names)
+    assert len(val) == held and len(train) == 8 - held
+    assert f"val_share {share:g}" in load_omniglot(data, "train").meta["split_note"]
+
+
+def test_all_but_val_with_full_sets_keeps_the_evaluation_alphabets_as_test(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (105, 105), 1).save(buf, format="PNG")
+    for name, alphas in (("images_background", 10), ("images_evaluation", 3)):
+        with zipfile.ZipFile(tmp_path / f"{name}.zip", "w") as zf:
+            for a in range(alphas):
+                for d in range(2):
+                    zf.writestr(f"{name}/{name[7:]}{a:02d}/character01/{d}.png", buf.getvalue())
+    data = cfg(tmp_path, split="all-but-val", val_share=0.1)
+    parts = {s: load_omniglot(data, s) for s in ("train", "val", "test")}
+    assert alphabets(parts["test"].class_names) == {f"evaluation{a:02d}" for a in range(3)}
+    assert len(alphabets(parts["val"].class_names)) == 1
+    assert len(alphabets(parts["train"].class_names)) == 9
+    assert "test = the 3 images_evaluation alphabets" in parts["train"].meta["split_note"]
+
+
+def test_a_runs_summary_keeps_its_split_note(omniglot_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from workbench.config import ExperimentConfig
+    from workbench.engine.trainer import Trainer
+
+    config = ExperimentConfig()
+    config.data = cfg(omniglot_dir, split="all-but-val", queries=1)
+    config.model.hidden, config.model.pooling = 8, "stride"
+    config.train.iterations, config.train.meta_batch_size, config.train.eval_every = 1, 2, 0
+    trainer = Trainer.create(config, tmp_path / "runs")
+    assert trainer.run() == "finished"
+    summary = json.loads((trainer.store.path / "summary.json").read_text())
+    assert summary["split_note"].startswith("all-but-val split: train = 7 of 8")

@@ -179,7 +179,7 @@ def test_progress_reaches_the_loader_and_keys_name_the_content() -> None:
     cache.get(DATA, "train", lambda fraction, text: heard.append(text))
     assert heard == ["half"]
     key = SplitKey.of(replace(DATA, path=" /data ", rotations=True), "val")
-    assert key == ("glyphs", "/data", 28, True, 0, "val")
+    assert key == ("glyphs", "/data", 28, True, 0, "standard", 0.15, "val")
     assert key.with_split("test").dataset_key == key.dataset_key
     assert SplitKey.of(DATA, "train") in cache
 

@@ -23,6 +23,8 @@ from workbench.errors import ConfigError
 
 DATASETS = ("glyphs", "sinusoid", "omniglot", "miniimagenet", "folder")
 BACKBONES = ("conv4", "mlp")
+POOLINGS = ("max", "stride")
+INITS = ("maml", "torch")
 ALGORITHMS = (
     "maml",
     "fomaml",
@@ -37,6 +39,7 @@ ALGORITHMS = (
 GRADIENT_BASED = ("maml", "fomaml", "mamlpp", "metasgd", "anil", "protomaml")
 MAMLPP_ONLY = ("mamlpp",)
 SPLITS = ("train", "val", "test", "all")
+DATA_SPLITS = ("standard", "all-but-val")
 
 
 def _f(
@@ -114,6 +117,26 @@ class DataConfig:
         "Omniglot augmentation).",
         datasets=("glyphs", "omniglot", "folder"),
     )
+    split: str = _f(
+        "standard",
+        "Class split",
+        "standard: the dataset's official split where it has one (Omniglot: images_evaluation is "
+        "the test set), else alphabets split 60/20/20 into train/val/test. all-but-val: no test "
+        "set is held out; train on every background alphabet except a validation share "
+        "(data.val_share), and test on the evaluation alphabets if present, else on the "
+        "validation alphabets (the split note says which).",
+        choices=DATA_SPLITS,
+        datasets=("omniglot",),
+    )
+    val_share: float = _f(
+        0.15,
+        "Validation share",
+        "With split all-but-val: the share of background alphabets held out for validation "
+        "(at least one).",
+        min=0.01,
+        max=0.5,
+        datasets=("omniglot",),
+    )
     split_seed: int = _f(
         0,
         "Split seed",
@@ -140,6 +163,26 @@ class ModelConfig:
         min=0,
         max=512,
         zero="paper's value",
+    )
+    pooling: str = _f(
+        "max",
+        "Conv4 downsampling",
+        "How each conv4 block halves the image: max (3x3 convolution, then 2x2 max-pooling, the "
+        "MAML paper's mini-ImageNet network) or stride (3x3 convolution with stride 2 and no "
+        "pooling, then the mean over the last feature map: the MAML paper's Omniglot network, "
+        "learn2learn's OmniglotCNN, about 4x less arithmetic on 28x28 images).",
+        choices=POOLINGS,
+        datasets=("glyphs", "omniglot", "miniimagenet", "folder"),
+    )
+    init: str = _f(
+        "torch",
+        "Initialisation",
+        "How conv4's weights start. maml: the MAML reference code's scheme, as learn2learn uses "
+        "it (Xavier-uniform convolutions with zero biases, BatchNorm scales from U(0, 1), the "
+        "head N(0, 1) after the strided network, Xavier-uniform after max-pooling); torch: "
+        "PyTorch's layer defaults.",
+        choices=INITS,
+        datasets=("glyphs", "omniglot", "miniimagenet", "folder"),
     )
     batchnorm: str = _f(
         "batch",
@@ -282,11 +325,11 @@ class TrainConfig:
     batched: bool = _f(
         True,
         "Task-batched inner loop",
-        "Run the inner loop of many tasks of a meta-batch at once (torch.func.vmap, in chunks "
-        "sized to the CPU cache or GPU memory) instead of one task after another; the same "
-        "meta-gradients. Worth most on a GPU and for small episodes. Falls back to the per-task "
-        "loop where it cannot apply (BatchNorm with running statistics) or cannot help (one "
-        "task fills a chunk).",
+        "Run the inner loop of many tasks of a meta-batch at once (conv4: the tasks folded into "
+        "the channels of one network with grouped convolutions; otherwise torch.func.vmap; in "
+        "chunks sized to the CPU cache or GPU memory) instead of one task after another; the "
+        "same meta-gradients. Falls back to the per-task loop where it cannot apply (BatchNorm "
+        "with running statistics) or cannot help (one task fills a chunk).",
         algorithms=GRADIENT_BASED,
     )
     eval_every: int = _f(

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from workbench.algorithms import folded
 from workbench.algorithms.base import AdaptationTrace, Learner, StepMetrics, make_optimizer
 from workbench.algorithms.batched import (
     TaskLossFn,
@@ -90,10 +91,15 @@ class GradientLearner(Learner):
         reason = self._per_task_reason(config)
         #: whether meta_step may map over tasks (`workbench.algorithms.batched`)
         self.batched = reason is None
+        #: whether the batched path folds tasks into channels (`workbench.algorithms.folded`)
+        #: rather than mapping over them with vmap
+        self.folded = self.batched and folded.unsupported_reason(model, policy) is None
         #: which inner loop meta_step runs, and why; made exact for the episode shape at the
         #: first meta-step, and logged then (once per run)
         self.path_description = (
-            "task-batched inner loop (torch.func.vmap over chunks of tasks)"
+            "task-folded inner loop (grouped convolutions over chunks of tasks)"
+            if self.folded
+            else "task-batched inner loop (torch.func.vmap over chunks of tasks)"
             if reason is None
             else f"per-task inner loop: {reason}"
         )
@@ -295,7 +301,9 @@ class GradientLearner(Learner):
             self.describe_path(batch)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        if chunk > 1:
+        if self.folded:
+            mean = folded.folded_meta_gradient(self, batch, iteration, chunk)
+        elif chunk > 1:
             task_loss = self.functional_task_loss(batch.episodes[0].ways, iteration)
             mean = batched_meta_gradient(task_loss, batch, chunk)
         else:
@@ -315,14 +323,20 @@ class GradientLearner(Learner):
             batch.support_x.dtype,
         )
         if key not in self._chunks:
-            self._chunks[key] = tasks_per_chunk(self.vmap_net(), batch)
+            size = folded.tasks_per_fold if self.folded else tasks_per_chunk
+            self._chunks[key] = size(self.vmap_net(), batch)
         return self._chunks[key]
 
     def describe_path(self, batch: EpisodeBatch) -> str:
         """Make `path_description` exact for episodes shaped like ``batch``, log it (once per
         run) and return it."""
         chunk = self.chunk_size(batch)
-        if self.batched and chunk > 1:
+        if self.folded:
+            self.path_description = (
+                f"task-folded inner loop (grouped convolutions, {chunk} of {len(batch)} tasks "
+                "per fold)"
+            )
+        elif self.batched and chunk > 1:
             self.path_description = (
                 f"task-batched inner loop (torch.func.vmap, {chunk} of {len(batch)} tasks per call)"
             )

@@ -10,8 +10,11 @@ split is used: evaluation alphabets are the test set, and one sixth of the backg
 alphabets (5 of 30, as Meta-Dataset does), chosen by ``data.split_seed``, are held out for
 validation. With only part of Omniglot (e.g. the two small background subsets), alphabets are
 split 60/20/20 by ``data.split_seed``. Splitting by alphabet, never by character, keeps test
-characters from scripts the model has not seen. ``ClassImages.meta["split_note"]`` says which
-alphabets went where.
+characters from scripts the model has not seen. ``data.split = "all-but-val"`` holds out no
+test set: it trains on every background alphabet except ``data.val_share`` of them (at least
+one) kept for validation, so a user with only the background set trains on nearly all of it;
+the test split is then the evaluation alphabets if present, else the validation alphabets.
+``ClassImages.meta["split_note"]`` says which alphabets went where.
 """
 
 from __future__ import annotations
@@ -211,7 +214,7 @@ def load_omniglot(
         "omniglot", key, lambda: _decode_all(listing, data.image_size, progress)
     )
     progress(1.0, f"Omniglot: {everything.n_classes} characters")
-    chosen = _choose(everything, split, data.split_seed)
+    chosen = _choose(everything, split, data)
     return with_rotations(chosen) if data.rotations else chosen
 
 
@@ -278,30 +281,58 @@ def _decode_all(
     )
 
 
-def _choose(everything: ClassImages, split: str, seed: int) -> ClassImages:
+def _held_out(names: list[str], share: float, seed: int) -> list[str]:
+    """``round(share * len(names))`` of `names` (at least one), drawn with `seed`, sorted."""
+    n_val = min(len(names), max(1, round(share * len(names))))
+    perm = np.random.default_rng(seed).permutation(len(names))
+    return sorted(names[i] for i in perm[:n_val])
+
+
+def _groups(
+    alphabet_set: dict[str, str], sets: set[str], data: DataConfig
+) -> tuple[dict[str, list[str]], str]:
+    """Alphabets of train, val and test, and a sentence saying how they were chosen."""
+    alphabets = sorted(alphabet_set)
+    seed = data.split_seed
+    full = BACKGROUND in sets and EVALUATION in sets
+    evaluation = [a for a in alphabets if alphabet_set[a] == EVALUATION] if full else []
+    background = [a for a in alphabets if a not in evaluation]
+    if data.split == "all-but-val":
+        val = _held_out(background, data.val_share, seed)
+        test = evaluation or val
+        where = (
+            f"test = the {len(test)} images_evaluation alphabets"
+            if evaluation
+            else "no test set: test = the validation alphabets (a test figure is a "
+            "validation figure)"
+        )
+        how = (
+            f"all-but-val split: train = {len(background) - len(val)} of {len(background)} "
+            f"background alphabets; val = {len(val)} held out (val_share {data.val_share:g}) "
+            f"with split_seed {seed}; {where}"
+        )
+        return {"train": [a for a in background if a not in val], "val": val, "test": test}, how
+    if full:
+        val = _held_out(background, 1 / 6, seed)
+        how = (
+            f"standard split: test = the {len(evaluation)} images_evaluation alphabets; "
+            f"val = {len(val)} images_background alphabets held out with split_seed {seed}"
+        )
+        return {
+            "train": [a for a in background if a not in val],
+            "val": val,
+            "test": evaluation,
+        }, how
+    how = f"alphabets split 60/20/20 with split_seed {seed} (no full background+evaluation pair)"
+    return seeded_split(alphabets, seed), how
+
+
+def _choose(everything: ClassImages, split: str, data: DataConfig) -> ClassImages:
     """The classes of `split`, by alphabet, with a note saying which alphabets went where."""
     alphabet_set: dict[str, str] = everything.meta["alphabet_set"]
     alphabets = sorted(alphabet_set)
     sets = set(everything.meta["sets"])
-    if BACKGROUND in sets and EVALUATION in sets:
-        background = [a for a in alphabets if alphabet_set[a] != EVALUATION]
-        n_val = max(1, round(len(background) / 6))
-        perm = np.random.default_rng(seed).permutation(len(background))
-        val = sorted(background[i] for i in perm[:n_val])
-        groups = {
-            "train": [a for a in background if a not in val],
-            "val": val,
-            "test": [a for a in alphabets if alphabet_set[a] == EVALUATION],
-        }
-        how = (
-            f"standard split: test = the {len(groups['test'])} images_evaluation alphabets; "
-            f"val = {len(val)} images_background alphabets held out with split_seed {seed}"
-        )
-    else:
-        groups = seeded_split(alphabets, seed)
-        how = (
-            f"alphabets split 60/20/20 with split_seed {seed} (no full background+evaluation pair)"
-        )
+    groups, how = _groups(alphabet_set, sets, data)
     lists = [f"{s}: {', '.join(groups[s]) or '(none)'}" for s in ("train", "val", "test")]
     note = "; ".join([how, *lists])
     meta = {"split_note": note, "split_alphabets": groups, "sets": sorted(sets)}

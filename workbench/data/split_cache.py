@@ -46,6 +46,8 @@ class SplitKey(NamedTuple):
     image_size: int
     rotations: bool
     split_seed: int
+    split_mode: str
+    val_share: float
     split: str
 
     @classmethod
@@ -56,6 +58,8 @@ class SplitKey(NamedTuple):
             int(data.image_size),
             bool(data.rotations),
             int(data.split_seed),
+            data.split,
+            float(data.val_share),
             split,
         )
 

@@ -156,6 +156,9 @@ class Trainer:
         train, val, info = load_data(config, progress)
         learner = build_learner(config, info, device)
         store = RunStore.create(runs_dir, config, name) if runs_dir is not None else None
+        note = getattr(getattr(train, "images", None), "meta", {}).get("split_note")
+        if store is not None and note:  # which classes trained, which were held out
+            store.write_summary(split_note=note)
         return cls(config, learner, train, val, store, sync=sync)
 
     @classmethod

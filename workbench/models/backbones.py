@@ -17,17 +17,40 @@ import torch
 from torch import nn
 
 from workbench.config import ExperimentConfig
+from workbench.models.init import maml_init_
 
 
 def _bn2d(channels: int, batchnorm: str) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, track_running_stats=(batchnorm == "running"), momentum=0.1)
 
 
-class Conv4(nn.Module):
-    """Four blocks of 3x3 conv (``hidden`` filters), BatchNorm, ReLU and 2x2 max-pool.
+class GlobalMean(nn.Module):
+    """The mean of each channel over the image: ``[B, C, H, W] -> [B, C]`` (global average
+    pooling; what the strided network feeds its head, so the head's width is the filter count
+    whatever the image size)."""
 
-    28x28 grayscale gives 64 x 1 x 1 features with 64 filters; 84x84 RGB gives 32 x 5 x 5 with
-    32 filters (Vinyals et al. 2016; Finn et al. 2017).
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((-2, -1))
+
+
+def conv4_side(image_size: int, pooling: str) -> int:
+    """Side of conv4's last feature map: four 2x2 max-pools floor (28 -> 14, 7, 3, 1); four
+    stride-2 convolutions with padding 1 round up (28 -> 14, 7, 4, 2)."""
+    side = image_size
+    for _ in range(4):
+        side = side // 2 if pooling == "max" else (side + 1) // 2
+    return max(side, 1)
+
+
+class Conv4(nn.Module):
+    """Four blocks of 3x3 conv (``hidden`` filters), BatchNorm and ReLU, each halving the image.
+
+    ``pooling="max"``: each block ends in a 2x2 max-pool and the last map is flattened; 28x28
+    grayscale gives 64 x 1 x 1 features with 64 filters, 84x84 RGB 32 x 5 x 5 with 32 filters
+    (Vinyals et al. 2016; Finn et al. 2017, mini-ImageNet). ``pooling="stride"``: each conv has
+    stride 2 and padding 1, there is no pooling, and the head gets the mean of the last map per
+    filter (Finn et al. 2017's Omniglot network; learn2learn's ``OmniglotCNN``, whose layer
+    shapes these are), so ``hidden`` features whatever the image size.
     """
 
     def __init__(
@@ -37,29 +60,44 @@ class Conv4(nn.Module):
         out_features: int,
         hidden: int = 64,
         batchnorm: str = "batch",
+        pooling: str = "max",
     ) -> None:
         super().__init__()
+        if pooling not in ("max", "stride"):
+            raise ValueError(f"pooling must be max or stride, got {pooling!r}")
+        stride = 2 if pooling == "stride" else 1
         blocks: list[nn.Module] = []
         channels = in_channels
         for _ in range(4):
             blocks += [
-                nn.Conv2d(channels, hidden, 3, padding=1),
+                nn.Conv2d(channels, hidden, 3, stride=stride, padding=1),
                 _bn2d(hidden, batchnorm),
                 nn.ReLU(),
-                nn.MaxPool2d(2),
             ]
+            if pooling == "max":
+                blocks.append(nn.MaxPool2d(2))
             channels = hidden
-        blocks.append(nn.Flatten())
+        blocks.append(GlobalMean() if pooling == "stride" else nn.Flatten())
         self.body = nn.Sequential(*blocks)
-        side = image_size
-        for _ in range(4):
-            side //= 2
-        self.feature_dim = hidden * max(side, 1) ** 2
+        self.pooling = pooling
+        side = conv4_side(image_size, pooling)
+        self.feature_dim = hidden if pooling == "stride" else hidden * side**2
         self.head = nn.Linear(self.feature_dim, out_features)
 
     def forward(self, x: torch.Tensor, features_only: bool = False) -> torch.Tensor:
         features = self.body(x)
         return features if features_only else self.head(features)
+
+
+def conv4_parameter_count(
+    in_channels: int, image_size: int, out_features: int, hidden: int, pooling: str
+) -> int:
+    """Learnable parameters of `Conv4`, worked out by hand: per block a 3x3 conv (weights and
+    bias) and a BatchNorm scale and shift, then the linear head on the features."""
+    convs = (in_channels * 9 + 1) * hidden + 3 * (hidden * 9 + 1) * hidden
+    norms = 4 * 2 * hidden
+    features = hidden if pooling == "stride" else hidden * conv4_side(image_size, pooling) ** 2
+    return convs + norms + (features + 1) * out_features
 
 
 class MLP(nn.Module):
@@ -120,4 +158,5 @@ def build_model(
     if m.backbone == "mlp":
         return MLP(channels * d.image_size**2, outputs, (256, 128, 64, 64), True, m.batchnorm)
     hidden = m.hidden or (32 if d.image_size >= 64 else 64)
-    return Conv4(channels, d.image_size, outputs, hidden, m.batchnorm)
+    model = Conv4(channels, d.image_size, outputs, hidden, m.batchnorm, m.pooling)
+    return maml_init_(model, m.pooling == "stride") if m.init == "maml" else model

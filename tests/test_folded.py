@@ -1,0 +1,201 @@
+"""The task-folded inner loop (grouped convolutions) against the per-task loop.
+
+Folding the tasks of a meta-batch into the channels of one conv4 must give the same
+meta-gradients and figures as adapting task by task (within 1e-6 in float64, 1e-4 in float32),
+second and first order, both networks, every algorithm it serves and any fold size; where it
+cannot serve (Proto-MAML's head, running BatchNorm statistics, the MLP) the learner says so and
+takes another path.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from workbench.algorithms import DataInfo, build_learner
+from workbench.algorithms.folded import (
+    fold,
+    fold_images,
+    folded_forward,
+    folded_meta_gradient,
+    tasks_per_fold,
+)
+from workbench.config import ExperimentConfig
+from workbench.data.class_images import ClassImages
+from workbench.data.episodes import EpisodeBatch, EpisodeSampler
+
+CPU = torch.device("cpu")
+TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-4}
+
+
+def toy_images(classes: int = 8, per_class: int = 6, side: int = 16) -> ClassImages:
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randint(0, 256, (classes, 1, 1, side, side), generator=g)
+    noise = torch.randint(-40, 40, (classes, per_class, 1, side, side), generator=g)
+    images = (centres + noise).clamp(0, 255).to(torch.uint8)
+    return ClassImages(images, [f"c{i}" for i in range(classes)], name="toy")
+
+
+IMAGES = toy_images()
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_learner(name: str, dtype: torch.dtype, pooling: str = "max", **alg):
+    c = ExperimentConfig()
+    c.data.dataset, c.data.ways, c.data.image_size = "glyphs", 3, 16
+    c.model.hidden, c.model.pooling, c.model.init = 4, pooling, "maml"
+    c.model.batchnorm = alg.pop("batchnorm", "batch")
+    c.algorithm.name, c.algorithm.inner_steps, c.algorithm.inner_lr = name, 2, 0.1
+    for k, v in alg.items():
+        setattr(c.algorithm, k, v)
+    learner = build_learner(c.validate(), DataInfo(1, tuple(IMAGES.class_names)), CPU)
+    for module in (learner.model, learner.learned_lr, learner.step_bn):
+        if module is not None:
+            module.to(dtype)
+    return learner
+
+
+def make_batch(dtype: torch.dtype, tasks: int = 4) -> EpisodeBatch:
+    batch = EpisodeSampler(IMAGES, 3, 2, 2, seed=1).batch(0, tasks)
+    batch.support_x, batch.query_x = batch.support_x.to(dtype), batch.query_x.to(dtype)
+    return batch
+
+
+def gradients(learner) -> list[torch.Tensor | None]:
+    return [None if p.grad is None else p.grad.clone() for p in learner.meta_parameters()]
+
+
+def per_task(learner, batch, iteration):
+    learner.optimizer.zero_grad(set_to_none=True)
+    figures = learner._per_task_meta_gradient(batch, iteration)
+    return gradients(learner), figures
+
+
+def folded(learner, batch, iteration, chunk):
+    learner.optimizer.zero_grad(set_to_none=True)
+    figures = folded_meta_gradient(learner, batch, iteration, chunk)
+    return gradients(learner), figures
+
+
+CASES = [
+    # (id, algorithm, options, iteration)
+    ("maml", "maml", {}, 0),
+    ("maml-first-order", "maml", {"first_order": True}, 0),
+    ("fomaml", "fomaml", {}, 0),
+    ("metasgd", "metasgd", {}, 0),
+    ("metasgd-first-order", "metasgd", {"first_order": True}, 0),
+    ("anil", "anil", {}, 0),
+    ("mamlpp-msl-lslr-bnwb", "mamlpp", {"msl": True, "lslr": True, "bnwb": True}, 3),
+    ("mamlpp-da-still-first-order", "mamlpp", {"da_iterations": 5}, 2),
+]
+
+
+@pytest.mark.parametrize("pooling", ["max", "stride"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_folded_meta_gradients_match_the_per_task_loop(case, dtype, pooling):
+    _, name, options, iteration = case
+    learner = make_learner(name, dtype, pooling, **options)
+    assert learner.folded, learner.path_description
+    batch = make_batch(dtype)
+    g_loop, f_loop = per_task(learner, batch, iteration)
+    tol = TOLERANCE[dtype]
+    for chunk in (1, 3, 4):  # one fold per task, uneven folds, one fold
+        g_fold, f_fold = folded(learner, batch, iteration, chunk)
+        assert len(g_loop) == len(g_fold) > 0
+        for a, b in zip(g_loop, g_fold, strict=True):
+            assert (a is None) == (b is None)
+            if a is not None:
+                torch.testing.assert_close(b, a, rtol=tol, atol=tol)
+        torch.testing.assert_close(f_fold, f_loop, rtol=tol, atol=tol)
+    used = [g for g in g_loop if g is not None]
+    assert sum(float(g.abs().sum()) for g in used) > 0, "the meta-gradient is zero"
+
+
+@pytest.mark.parametrize("pooling", ["max", "stride"])
+def test_folded_forward_is_each_tasks_own_forward(pooling):
+    """Different weights per task, folded, give each task's logits from the plain model."""
+    learner = make_learner("maml", torch.float64, pooling)
+    batch = make_batch(torch.float64, tasks=3)
+    params = dict(learner.model.named_parameters())
+    per_task = [
+        {k: v + 0.01 * t * torch.randn_like(v) for k, v in params.items()} for t in range(3)
+    ]
+    stacked = {
+        k: (
+            torch.stack([p[k] for p in per_task])
+            if k.startswith("head.")
+            else torch.cat([p[k] for p in per_task])
+        )
+        for k in params
+    }
+    out = folded_forward(learner.model, stacked, fold_images(batch.support_x), 3)
+    for t in range(3):
+        expected = torch.func.functional_call(learner.model, per_task[t], (batch.support_x[t],))
+        torch.testing.assert_close(out[:, t], expected)
+    shared = folded_forward(learner.model, fold(params, 3), fold_images(batch.support_x), 3)
+    torch.testing.assert_close(shared[:, 1], learner.model(batch.support_x[1]))
+
+
+def test_meta_step_takes_the_folded_path_and_names_it():
+    learner = make_learner("maml", torch.float32)
+    batch = make_batch(torch.float32, tasks=8)
+    before = [p.detach().clone() for p in learner.model.parameters()]
+    learner.meta_step(batch, 0)
+    assert learner.path_description.startswith("task-folded inner loop")
+    assert "of 8 tasks per fold" in learner.path_description
+    assert any(not torch.equal(a, b) for a, b in zip(before, learner.model.parameters()))
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "why"),
+    [
+        ("protomaml", {}, "head starts per task"),
+        ("maml", {"batchnorm": "running"}, "running statistics"),
+    ],
+)
+def test_what_cannot_fold_takes_another_path(name, options, why):
+    learner = make_learner(name, torch.float32, **options)
+    assert not learner.folded
+    assert "task-folded" not in learner.path_description
+    from workbench.algorithms.folded import unsupported_reason
+
+    reason = unsupported_reason(learner.model, learner.policy)
+    assert reason is not None and why in reason
+
+
+def test_fold_size_keeps_a_fold_within_the_working_set():
+    """Omniglot-sized episodes: the max-pool conv4's first map is 64x28x28 floats (200 KB) per
+    image; 5-way 1-shot (5 images a task) folds 4 tasks in 4 MiB, 20-way one; the strided
+    network's first map is a quarter of that."""
+    c = ExperimentConfig()
+    c.data.dataset, c.data.image_size, c.model.hidden = "omniglot", 28, 64
+    sizes = {}
+    for pooling in ("max", "stride"):
+        for ways in (5, 20):
+            c.model.pooling, c.data.ways, c.data.queries = pooling, ways, 1
+            learner = build_learner(c, DataInfo(1, ()), CPU)
+            x = torch.zeros(16, ways, 1, 28, 28)
+            y = torch.zeros(16, ways, dtype=torch.long)
+            batch = EpisodeBatch(x, y, x, y, [])
+            sizes[(pooling, ways)] = tasks_per_fold(learner.vmap_net(), batch)
+    assert sizes == {("max", 5): 4, ("max", 20): 1, ("stride", 5): 16, ("stride", 20): 4}
+
+
+def test_written_out_batch_norm_is_the_fused_one():
+    from workbench.algorithms.folded import batch_norm
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(5, 6, 4, 4, generator=g, dtype=torch.float64) * 3 + 1
+    w, b = torch.rand(6, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
+    expected = torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-5)
+    torch.testing.assert_close(batch_norm(x, w, b, 1e-5), expected)
+    plain = torch.nn.functional.batch_norm(x, None, None, None, None, training=True, eps=1e-5)
+    torch.testing.assert_close(batch_norm(x, None, None, 1e-5), plain)
