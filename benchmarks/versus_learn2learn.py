@@ -321,27 +321,36 @@ def fmt_load(peer: dict, ours: dict) -> str:
     return f"{peer['load']:.1f}/{ours['load']:.1f}"
 
 
+ONE_TASK_NOTE = (
+    "one task per fold: a task's first feature map alone fills the fold's working set, so "
+    "the folded loop cannot batch tasks here and runs them one by one (still without vmap's "
+    "or learn2learn's per-task overhead)"
+)
+
+
 def speed(python: str, peer: Path, args: argparse.Namespace) -> None:
     print(
-        f"(a) {args.clock} seconds per meta-iteration: median of iterations 4..{args.iters}, "
-        f"threads "
-        f"{args.threads} each side, peer and ours alternating; load = 1-min load average "
-        f"before peer/ours ({os.cpu_count()} cores)"
+        f"(a) {args.clock} seconds per meta-iteration: median of iterations 4..{args.iters} "
+        f"(median over {args.rounds} round(s)), threads {args.threads} each side, peer and ours "
+        f"alternating; load = 1-min load average before peer/ours ({os.cpu_count()} cores)"
     )
     print(
         f"{'configuration':36s} {'peer s/it':>10s} {'ours s/it':>10s} {'ours/peer':>10s} "
         f"{'load':>9s}  our inner loop"
     )
     for i, spec in enumerate(speed_specs(args.iters, args.threads, args.clock)):
-        p, o = pair(python, peer, spec, peer_first=i % 2 == 0)
-        if "error" in p or "error" in o:
-            print(f"{spec.label:36s} failed: {p.get('error') or o.get('error')}")
+        runs = [pair(python, peer, spec, peer_first=(i + r) % 2 == 0) for r in range(args.rounds)]
+        failed = [r.get("error") for run in runs for r in run if "error" in r]
+        if failed:
+            print(f"{spec.label:36s} failed: {failed[0]}")
             continue
-        print(
-            f"{spec.label:36s} {p['median']:10.4f} {o['median']:10.4f} "
-            f"{o['median'] / p['median']:9.2f}x {fmt_load(p, o):>9s}  {o['path']}",
-            flush=True,
-        )
+        p = statistics.median(run[0]["median"] for run in runs)
+        o = statistics.median(run[1]["median"] for run in runs)
+        load = "/".join(f"{statistics.mean(run[k]['load'] for run in runs):.1f}" for k in range(2))
+        path = runs[0][1]["path"]
+        print(f"{spec.label:36s} {p:10.4f} {o:10.4f} {o / p:9.2f}x {load:>9s}  {path}", flush=True)
+        if " 1 of " in path:
+            print(f"{'':36s} ({ONE_TASK_NOTE})")
 
 
 def accuracy(python: str, peer: Path, args: argparse.Namespace) -> None:
@@ -400,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="what", required=True)
     s = sub.add_parser("speed", help="(a) seconds per meta-iteration, 8 pairs")
     s.add_argument("--iters", type=int, default=15)
+    s.add_argument("--rounds", type=int, default=1, help="pairs per configuration (median)")
     s.add_argument(
         "--clock",
         choices=("wall", "cpu"),

@@ -92,6 +92,8 @@ def test_the_maml_paper_omniglot_presets_use_the_strided_network() -> None:
         preset = load_preset(name)
         assert preset.model.pooling == "stride", name
         assert "MAML" in preset.description
+        # Finn et al.'s code draws 2K images per class for Omniglot: K support, K query
+        assert preset.data.queries == preset.data.shots, name
 
 
 def test_unknown_pooling_is_refused() -> None:

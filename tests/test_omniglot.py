@@ -318,3 +318,26 @@ def test_a_runs_summary_keeps_its_split_note(omniglot_dir: Path, tmp_path: Path)
     assert trainer.run() == "finished"
     summary = json.loads((trainer.store.path / "summary.json").read_text())
     assert summary["split_note"].startswith("all-but-val split: train = 7 of 8")
+
+
+def test_images_are_learn2learns_preprocessing(omniglot_dir: Path) -> None:
+    """The peer's recipe (../shared/peer/l2l_omniglot.py ``to28``): grey in [0, 1], inverted so
+    strokes are 1.0, 105 -> 28 by area interpolation. Ours stores it as uint8: equal within
+    half a grey level."""
+    import io
+
+    import numpy as np
+    import torch.nn.functional as F
+    from PIL import Image
+
+    images = load_omniglot(cfg(omniglot_dir), "all")
+    for cls, index in ((0, 0), (57, 13), (241, 19)):
+        source = images.sources[cls][index]
+        archive, member = source.split(".zip/", 1)
+        with zipfile.ZipFile(archive + ".zip") as zf:
+            grey = Image.open(io.BytesIO(zf.read(member))).convert("L")
+        x = 1.0 - torch.from_numpy(np.asarray(grey, dtype=np.float32) / 255.0)
+        peer = F.interpolate(x[None, None], size=(28, 28), mode="area")[0, 0]
+        ours = images.images[cls, index, 0].float() / 255.0
+        assert float((ours - peer).abs().max()) <= 0.5 / 255 + 1e-6
+        assert float(peer.max()) > 0.5  # a real stroke, not an empty page

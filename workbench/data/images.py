@@ -234,18 +234,25 @@ def to_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
     return luma.div(1000, rounding_mode="floor").to(torch.uint8)
 
 
-def resize_square(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize ``[C, H, W]`` or ``[N, C, H, W]`` uint8 to ``size x size`` (bilinear, antialiased).
+def resize_square(image: torch.Tensor, size: int, mode: str = "bilinear") -> torch.Tensor:
+    """Resize ``[C, H, W]`` or ``[N, C, H, W]`` uint8 to ``size x size``.
 
-    Images are squashed, not cropped: few-shot classes are often small objects or glyphs that
-    a crop could cut off.
+    ``bilinear`` (antialiased) suits photographs; ``area`` makes each output pixel the mean of
+    the input pixels it covers, computed in floating point and rounded once, which is how the
+    meta-learning literature shrinks Omniglot's 105x105 strokes (learn2learn's scripts). Images
+    are squashed, not cropped: few-shot classes are often small objects or glyphs that a crop
+    could cut off.
     """
     if image.shape[-2:] == (size, size):
         return image
     batch = image if image.dim() == 4 else image.unsqueeze(0)
-    out = F.interpolate(
-        batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-    )
+    if mode == "area":
+        area = F.interpolate(batch.float(), size=(size, size), mode="area")
+        out = area.round_().clamp_(0, 255).to(torch.uint8)
+    else:
+        out = F.interpolate(
+            batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
     return out if image.dim() == 4 else out[0]
 
 
