@@ -42,3 +42,16 @@ def omniglot_dir() -> Path:
     if not zips:
         pytest.skip(f"real Omniglot subsets not found in {OMNIGLOT_DIR} (CI has them)")
     return OMNIGLOT_DIR
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for a module: its tiny models run faster without a second OpenMP
+    thread, far faster on a loaded machine where that thread waits for a descheduled peer (and
+    it is what the app does on a 2-core machine, leaving a core for the GUI)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from run_helpers import train_run
 
 from workbench.config import parse_overrides
 from workbench.data import registry, split_cache
@@ -21,6 +22,8 @@ from workbench.engine.trainer import Trainer
 from workbench.errors import ConfigError, RunError
 from workbench.presets import load_preset
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY_DEMO = [
     "train.iterations=5",
     "train.eval_every=5",
@@ -31,29 +34,13 @@ TINY_DEMO = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny models on a busy machine are much faster without contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _train(runs_dir: Path, preset: str, overrides: list[str]) -> Path:
-    config = parse_overrides(overrides, load_preset(preset))
-    trainer = Trainer.create(config, runs_dir)
-    assert trainer.run() == "finished"
-    return trainer.store.path
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("adapt-runs")
     return {
-        "fomaml": _train(root, "demo", TINY_DEMO),
-        "finetune": _train(root, "demo", TINY_DEMO + ["algorithm.name=finetune"]),
-        "sinusoid": _train(
+        "fomaml": train_run(root, "demo", TINY_DEMO),
+        "finetune": train_run(root, "demo", TINY_DEMO + ["algorithm.name=finetune"]),
+        "sinusoid": train_run(
             root,
             "sinusoid-maml",
             [

@@ -25,6 +25,8 @@ from workbench.data.class_images import ClassImages
 from workbench.data.episodes import EpisodeBatch, EpisodeSampler
 from workbench.data.sinusoid import SinusoidSampler
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CPU = torch.device("cpu")
 TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-4}
 
@@ -38,16 +40,6 @@ def image_classes(classes: int = 8, per_class: int = 6, side: int = 16) -> Class
 
 
 IMAGES = image_classes()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These models are tiny: one intra-op thread is faster, and far faster on a shared,
-    loaded machine where a second OpenMP thread waits for a descheduled peer."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def make_learner(

@@ -9,14 +9,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
+from run_helpers import train_run
 
 from workbench.cli import main
-from workbench.config import parse_overrides
 from workbench.engine.features import FeaturesRequest, analyse, resolve_compare, run_source
-from workbench.engine.trainer import Trainer
-from workbench.presets import load_preset
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = [
     "train.iterations=5",
@@ -29,28 +28,14 @@ TINY = [
 SMALL = ["--classes", "4", "--images-per-class", "5", "--episodes", "3", "--steps", "2"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _train(runs_dir: Path, preset: str, overrides: list[str]) -> Path:
-    trainer = Trainer.create(parse_overrides(overrides, load_preset(preset)), runs_dir)
-    assert trainer.run() == "finished"
-    return trainer.store.path
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("features-cli-runs")
     return {
-        "fomaml": _train(root, "demo", TINY),
-        "finetune": _train(root, "demo", TINY + ["algorithm.name=finetune"]),
-        "mlp": _train(root, "demo", TINY + ["model.backbone=mlp"]),
-        "sinusoid": _train(
+        "fomaml": train_run(root, "demo", TINY),
+        "finetune": train_run(root, "demo", TINY + ["algorithm.name=finetune"]),
+        "mlp": train_run(root, "demo", TINY + ["model.backbone=mlp"]),
+        "sinusoid": train_run(
             root,
             "sinusoid-maml",
             [

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 from openTSNE import TSNE
+from run_helpers import train_run
 from sklearn.model_selection import LeaveOneOut, cross_val_score
 from sklearn.neighbors import NearestCentroid
 from torch.func import functional_call
 
-from workbench.config import parse_overrides
 from workbench.engine.adaptation import ModelSource, aggregate_sampler, sample_episode
 from workbench.engine.evaluate import mean_ci95
 from workbench.engine.features import FeaturesRequest, analyse, resolve_compare, run_source
@@ -31,9 +31,7 @@ from workbench.engine.features.separation import nearest_centroid_accuracy, sepa
 from workbench.engine.features.snapshot import activations_at, add_tsne, model_features
 from workbench.engine.features.sources import load_analysed
 from workbench.engine.features.top_images import channel_responses, extremes
-from workbench.engine.trainer import Trainer
 from workbench.errors import ConfigError, RunError
-from workbench.presets import load_preset
 
 TINY = [
     "train.iterations=5",
@@ -45,23 +43,17 @@ TINY = [
 ]
 
 
-def _train(runs_dir: Path, preset: str, overrides: list[str]) -> Path:
-    trainer = Trainer.create(parse_overrides(overrides, load_preset(preset)), runs_dir)
-    assert trainer.run() == "finished"
-    return trainer.store.path
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("features-runs")
     sinusoid = ["train.iterations=5", "train.eval_every=5", "train.val_episodes=2"]
     return {
-        "fomaml": _train(root, "demo", TINY),
-        "finetune": _train(root, "demo", TINY + ["algorithm.name=finetune"]),
-        "protonet": _train(root, "demo", TINY + ["algorithm.name=protonet"]),
-        "anil": _train(root, "demo", TINY + ["algorithm.name=anil"]),
-        "mlp": _train(root, "demo", TINY + ["model.backbone=mlp"]),
-        "sinusoid": _train(root, "sinusoid-maml", sinusoid + ["train.device=cpu"]),
+        "fomaml": train_run(root, "demo", TINY),
+        "finetune": train_run(root, "demo", TINY + ["algorithm.name=finetune"]),
+        "protonet": train_run(root, "demo", TINY + ["algorithm.name=protonet"]),
+        "anil": train_run(root, "demo", TINY + ["algorithm.name=anil"]),
+        "mlp": train_run(root, "demo", TINY + ["model.backbone=mlp"]),
+        "sinusoid": train_run(root, "sinusoid-maml", sinusoid + ["train.device=cpu"]),
     }
 
 

@@ -24,6 +24,8 @@ from workbench.config import ExperimentConfig
 from workbench.data.class_images import ClassImages
 from workbench.data.episodes import EpisodeBatch, EpisodeSampler
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CPU = torch.device("cpu")
 TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-4}
 
@@ -37,14 +39,6 @@ def toy_images(classes: int = 8, per_class: int = 6, side: int = 16) -> ClassIma
 
 
 IMAGES = toy_images()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def make_learner(name: str, dtype: torch.dtype, pooling: str = "max", **alg):

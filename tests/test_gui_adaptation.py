@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from PySide6.QtCore import QSettings, QTimer
+from run_helpers import train_run
 
 from workbench.config import parse_overrides
 from workbench.engine import adaptation as ad
@@ -21,6 +22,8 @@ from workbench.gui.context import GuiContext
 from workbench.gui.theme import DARK
 from workbench.presets import load_preset
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = [
     "train.iterations=5",
     "train.eval_every=5",
@@ -32,31 +35,16 @@ TINY = [
 WAIT = 120_000  # ms: generous, the test machine is shared
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny models on a busy machine are much faster without contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _train(runs_dir: Path, preset: str, overrides: list[str]) -> Path:
-    trainer = Trainer.create(parse_overrides(overrides, load_preset(preset)), runs_dir)
-    assert trainer.run() == "finished"
-    return trainer.store.path
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     glyphs = tmp_path_factory.mktemp("glyph-runs")
     sin = tmp_path_factory.mktemp("sinusoid-runs")
     return {
         "glyphs": glyphs,
-        "fomaml": _train(glyphs, "demo", TINY),
-        "finetune": _train(glyphs, "demo", TINY + ["algorithm.name=finetune"]),
+        "fomaml": train_run(glyphs, "demo", TINY),
+        "finetune": train_run(glyphs, "demo", TINY + ["algorithm.name=finetune"]),
         "sin_dir": sin,
-        "sinusoid": _train(sin, "sinusoid-maml", TINY + ["train.meta_batch_size=5"]),
+        "sinusoid": train_run(sin, "sinusoid-maml", TINY + ["train.meta_batch_size=5"]),
     }
 
 

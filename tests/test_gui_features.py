@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QSettings, QTimer
+from run_helpers import train_run
 
 from workbench.cli import main
-from workbench.config import parse_overrides
-from workbench.engine.trainer import Trainer
 from workbench.gui.context import GuiContext
 from workbench.gui.features.view import FeaturesView
-from workbench.presets import load_preset
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = [
     "train.iterations=5",
@@ -33,27 +33,13 @@ TINY = [
 WAIT = 300_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _train(runs_dir: Path, overrides: list[str]) -> Path:
-    trainer = Trainer.create(parse_overrides(overrides, load_preset("demo")), runs_dir)
-    assert trainer.run() == "finished"
-    return trainer.store.path
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("features-gui-runs")
     return {
         "root": root,
-        "fomaml": _train(root, TINY),
-        "finetune": _train(root, TINY + ["algorithm.name=finetune"]),
+        "fomaml": train_run(root, "demo", TINY),
+        "finetune": train_run(root, "demo", TINY + ["algorithm.name=finetune"]),
     }
 
 

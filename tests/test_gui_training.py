@@ -20,18 +20,9 @@ from workbench.engine.trainer import Trainer
 from workbench.gui import dialogs
 from workbench.gui.main_window import MainWindow
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 LONG = 180_000  # ms: generous, for a loaded machine
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """What the app does on a 2-core machine (configure_torch_threads): one core for the GUI."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

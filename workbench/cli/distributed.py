@@ -194,8 +194,7 @@ def report(launch) -> int:
     from workbench.engine.runs import RunStore
 
     failures = launch.failures()
-    # ranks torchrun ended (SIGTERM) or that lost their peers come after the one that died
-    causes = [f for f in failures if not f.consequence and f.signal != "SIGTERM"] or failures
+    causes = launch.causes()
     status, run = launch.status(), launch.run_dir()
     if causes:
         shown = str(RunStore(run).read_summary().get("error", "")) if run is not None else ""

@@ -229,6 +229,12 @@ class Launch:
         ]
         return sorted(found, key=lambda f: (f.consequence, f.rank))
 
+    def causes(self) -> list[RankFailure]:
+        """The failures that caused the end: not ranks torchrun ended (SIGTERM) or that only
+        lost their peers, unless nothing else failed."""
+        failures = self.failures()
+        return [f for f in failures if not f.consequence and f.signal != "SIGTERM"] or failures
+
     def status(self) -> str:
         """How the run ended, as its summary says (``interrupted`` when a rank died)."""
         run = self.run_dir()

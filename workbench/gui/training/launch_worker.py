@@ -22,8 +22,7 @@ POLL_SECONDS = 0.2
 
 def failure_text(launch) -> str:
     """One line on how a launch failed: the rank that died first, then the consequences."""
-    failures = launch.failures()
-    causes = [f for f in failures if not f.consequence and f.signal != "SIGTERM"] or failures
+    causes = launch.causes()
     if causes:
         return "; ".join(dict.fromkeys(f.reason or f.describe() for f in causes))
     return f"the processes ended without a run (torchrun's log: {launch.log_path})"
