@@ -193,3 +193,24 @@ def test_written_out_batch_norm_is_the_fused_one():
     torch.testing.assert_close(batch_norm(x, w, b, 1e-5), expected)
     plain = torch.nn.functional.batch_norm(x, None, None, None, None, training=True, eps=1e-5)
     torch.testing.assert_close(batch_norm(x, None, None, 1e-5), plain)
+
+
+@pytest.mark.parametrize("size", [28, 7])  # 7: floor mode drops the last row and column
+def test_fast_max_pool_has_max_pool2ds_values_gradients_and_double_gradients(size):
+    """Ties (ReLU's zeros, repeated values) must pick each window's first maximum, as
+    PyTorch's kernel does, or second-order MAML would differ from the per-task loop."""
+    from workbench.algorithms.folded import max_pool
+
+    g = torch.Generator().manual_seed(4)
+    base = torch.relu(torch.randn(3, 5, size, size, generator=g, dtype=torch.float64))
+    base[0, 0, :2, :2] = 0.5  # a whole window of one value
+    grad_out = torch.randn(3, 5, size // 2, size // 2, generator=g, dtype=torch.float64)
+    results = []
+    for pool in (max_pool, lambda h, k, s: torch.nn.functional.max_pool2d(h, k, s)):
+        x = base.clone().requires_grad_()
+        out = pool(torch.sin(x) * x, 2, 2)  # a function of x, so the double gradient is not 0
+        (gx,) = torch.autograd.grad(out, x, grad_out, create_graph=True)
+        (ggx,) = torch.autograd.grad((gx * gx).sum(), x)
+        results.append((out.detach(), gx.detach(), ggx))
+    for ours, theirs in zip(*results):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-12)

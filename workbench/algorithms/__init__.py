@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from workbench.allocator import keep_freed_memory
 from workbench.algorithms.base import AdaptationTrace, Learner, StepMetrics
 from workbench.config import ExperimentConfig
 from workbench.models.backbones import build_model
@@ -88,6 +89,7 @@ OWN_LEARNERS: dict[str, LearnerBuilder] = {
 
 def build_learner(config: ExperimentConfig, info: DataInfo, device: torch.device) -> Learner:
     """The learner named by ``algorithm.name``, its model initialised from ``train.seed``."""
+    keep_freed_memory()  # every meta-step reuses its tensors' memory (see workbench.allocator)
     torch.manual_seed(config.train.seed)
     build = OWN_LEARNERS.get(config.algorithm.name, _gradient_learner)
     return build(config, info, device, config.data.dataset == "sinusoid")
