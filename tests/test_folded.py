@@ -214,3 +214,29 @@ def test_fast_max_pool_has_max_pool2ds_values_gradients_and_double_gradients(siz
         results.append((out.detach(), gx.detach(), ggx))
     for ours, theirs in zip(*results):
         torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("negative", [False, True])
+def test_pooling_before_normalising_is_the_three_layers(negative):
+    """A negative BatchNorm weight reverses the order within a window: the block must then
+    pick each window's minimum of the convolution's output, as the layers do."""
+    from workbench.algorithms.folded import batch_norm, max_pool, norm_relu_pool
+
+    g = torch.Generator().manual_seed(5)
+    h = torch.randn(4, 6, 9, 9, generator=g, dtype=torch.float64).requires_grad_()
+    w = torch.rand(6, generator=g, dtype=torch.float64) * (-1 if negative else 1)
+    w[0] = 0.0  # a zero weight: every value of the window ties
+    w.requires_grad_()
+    b = torch.randn(6, generator=g, dtype=torch.float64).requires_grad_()
+    grad_out = torch.randn(4, 6, 4, 4, generator=g, dtype=torch.float64)
+    results = []
+    for block in (
+        lambda: norm_relu_pool(h, w, b, 1e-5, 2, 2),
+        lambda: max_pool(torch.relu(batch_norm(h, w, b, 1e-5)), 2, 2),
+    ):
+        out = block()
+        grads = torch.autograd.grad(out, (h, w, b), grad_out, create_graph=True)
+        second = torch.autograd.grad(sum((gr * gr).sum() for gr in grads), (h, w, b))
+        results.append((out.detach(), *(gr.detach() for gr in grads), *second))
+    for ours, theirs in zip(*results):
+        torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-10)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from workbench.allocator import keep_freed_memory
 from workbench.algorithms.base import AdaptationTrace, Learner, StepMetrics
+from workbench.allocator import keep_freed_memory
 from workbench.config import ExperimentConfig
 from workbench.models.backbones import build_model
 

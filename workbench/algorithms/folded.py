@@ -124,6 +124,52 @@ def max_pool(h: torch.Tensor, kernel_size: int, stride: int) -> torch.Tensor:
     return h.flatten(2).gather(2, where.flatten(2)).view(where.shape)
 
 
+def _pools_after_relu(layers: list[nn.Module], i: int) -> bool:
+    return (
+        i + 2 < len(layers)
+        and isinstance(layers[i + 1], nn.ReLU)
+        and isinstance(layers[i + 2], nn.MaxPool2d)
+    )
+
+
+def norm_relu_pool(
+    h: torch.Tensor,
+    weight: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    eps: float,
+    kernel_size: int,
+    stride: int,
+) -> torch.Tensor:
+    """``max_pool(relu(batch_norm(h)))`` with batch statistics, computed on the pooled map.
+
+    Batch normalisation is, per channel, ``h * scale + shift``; ReLU is monotone; so the
+    maximum of a window after both is taken at the window's maximum of ``h * sign(scale)``, and
+    the block's output is ``relu(picked * scale + shift)`` for the picked values of ``h``. Only
+    the statistics read the full map; the affine map, the ReLU and everything autograd records
+    for them (three times over in second-order MAML) work on a quarter of it. Same values up to
+    rounding, and the same gradients (each window's first maximum), as the three layers.
+    Measured in second order (pairs alternating, one thread): 20-way 1-shot 0.90x the time of
+    the three layers, 5-way 0.98x; in first order, where the fused kernel normalises, it was
+    slower (1.03-1.08x), so first order keeps the layers.
+    """
+    dims = (0, 2, 3)
+    mean = h.mean(dims, keepdim=True)
+    centred = h - mean
+    scale = torch.rsqrt((centred * centred).mean(dims, keepdim=True) + eps)
+    if weight is not None:
+        scale = scale * weight.view(1, -1, 1, 1)
+    shift = -mean * scale
+    if bias is not None:
+        shift = shift + bias.view(1, -1, 1, 1)
+    with torch.no_grad():
+        signed = torch.empty_like(h, memory_format=torch.channels_last)
+        torch.mul(h.detach(), scale.detach().sign(), out=signed)
+        _, where = F.max_pool2d_with_indices(signed, kernel_size, stride)
+    where = where.contiguous()
+    picked = h.flatten(2).gather(2, where.flatten(2)).view(where.shape)
+    return F.relu(picked * scale + shift)
+
+
 def batch_norm(
     h: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float
 ) -> torch.Tensor:
@@ -145,11 +191,22 @@ def folded_forward(
     model: Conv4, params: Params, x: torch.Tensor, tasks: int, *, fused_norm: bool = True
 ) -> torch.Tensor:
     """Logits ``[N, T, ways]`` of conv4 on folded images ``x`` with folded ``params``;
-    ``fused_norm=False`` normalises with `batch_norm` (for second-order differentiation)."""
+    ``fused_norm=False`` normalises with `batch_norm`, and pools before normalising where a
+    max-pool follows (`norm_relu_pool`), for second-order differentiation."""
     h = x
-    for i, layer in enumerate(model.body):
+    layers = list(model.body)
+    skip = 0
+    for i, layer in enumerate(layers):
         key = f"body.{i}."
-        if isinstance(layer, nn.Conv2d):
+        if skip:
+            skip -= 1
+            continue
+        if isinstance(layer, nn.BatchNorm2d) and not fused_norm and _pools_after_relu(layers, i):
+            pool = layers[i + 2]
+            w, b = params.get(key + "weight"), params.get(key + "bias")
+            h = norm_relu_pool(h, w, b, layer.eps, pool.kernel_size, pool.stride)
+            skip = 2
+        elif isinstance(layer, nn.Conv2d):
             h = F.conv2d(
                 h,
                 params[key + "weight"],
