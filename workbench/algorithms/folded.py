@@ -106,7 +106,14 @@ def fold_images(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(0, 1).reshape(n, t * c, h, w)
 
 
-def max_pool(h: torch.Tensor, kernel_size: int, stride: int) -> torch.Tensor:
+Window = int | tuple[int, ...]
+
+
+def _pair(size: Window) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (size[0], size[-1])
+
+
+def max_pool(h: torch.Tensor, kernel_size: Window, stride: Window) -> torch.Tensor:
     """``F.max_pool2d(h, kernel_size, stride)`` with the same values and the same gradients
     (each window's first maximum), computed faster on the CPU: PyTorch's pooling kernel is
     several times faster on channels-last memory (20 x 64 x 28 x 28 on one thread: 4.1 ms
@@ -119,7 +126,7 @@ def max_pool(h: torch.Tensor, kernel_size: int, stride: int) -> torch.Tensor:
         return F.max_pool2d(h, kernel_size, stride)
     with torch.no_grad():
         channels_last = h.detach().contiguous(memory_format=torch.channels_last)
-        _, where = F.max_pool2d_with_indices(channels_last, kernel_size, stride)
+        _, where = F.max_pool2d_with_indices(channels_last, _pair(kernel_size), _pair(stride))
     where = where.contiguous()
     return h.flatten(2).gather(2, where.flatten(2)).view(where.shape)
 
@@ -137,8 +144,8 @@ def norm_relu_pool(
     weight: torch.Tensor | None,
     bias: torch.Tensor | None,
     eps: float,
-    kernel_size: int,
-    stride: int,
+    kernel_size: Window,
+    stride: Window,
 ) -> torch.Tensor:
     """``max_pool(relu(batch_norm(h)))`` with batch statistics, computed on the pooled map.
 
@@ -164,7 +171,7 @@ def norm_relu_pool(
     with torch.no_grad():
         signed = torch.empty_like(h, memory_format=torch.channels_last)
         torch.mul(h.detach(), scale.detach().sign(), out=signed)
-        _, where = F.max_pool2d_with_indices(signed, kernel_size, stride)
+        _, where = F.max_pool2d_with_indices(signed, _pair(kernel_size), _pair(stride))
     where = where.contiguous()
     picked = h.flatten(2).gather(2, where.flatten(2)).view(where.shape)
     return F.relu(picked * scale + shift)
@@ -203,6 +210,7 @@ def folded_forward(
             continue
         if isinstance(layer, nn.BatchNorm2d) and not fused_norm and _pools_after_relu(layers, i):
             pool = layers[i + 2]
+            assert isinstance(pool, nn.MaxPool2d)
             w, b = params.get(key + "weight"), params.get(key + "bias")
             h = norm_relu_pool(h, w, b, layer.eps, pool.kernel_size, pool.stride)
             skip = 2

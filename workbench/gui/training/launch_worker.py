@@ -11,11 +11,12 @@ import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Slot
 
 from workbench.config import ExperimentConfig
 from workbench.engine import events as ev
 from workbench.errors import WorkbenchError
+from workbench.gui.training.signals import TrainingSignals
 
 POLL_SECONDS = 0.2
 
@@ -28,16 +29,10 @@ def failure_text(launch) -> str:
     return f"the processes ended without a run (torchrun's log: {launch.log_path})"
 
 
-class LaunchWorker(QObject):
+class LaunchWorker(TrainingSignals):
     """Starts ``processes`` ranks of ``config`` (or resumes ``resume``) and follows them.
-    Signals as `TrainingWorker` (``ready`` carries no trainer object: the ranks are other
+    Signals as `TrainingSignals` (``ready`` carries no trainer object: the ranks are other
     processes, so the adaptation viewer's live snapshot is not offered)."""
-
-    ready = Signal(object, str, str, int, int, object)
-    dataProgress = Signal(float, str)
-    event = Signal(object)
-    failed = Signal(str, str)
-    done = Signal(str, str)
 
     def __init__(
         self,

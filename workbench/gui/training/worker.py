@@ -21,6 +21,7 @@ from workbench.config import ExperimentConfig
 from workbench.engine import events as ev
 from workbench.errors import WorkbenchError
 from workbench.gui.training.launch_worker import LaunchWorker
+from workbench.gui.training.signals import TrainingSignals
 
 
 class _Cancelled(BaseException):
@@ -43,24 +44,9 @@ def plain_event(event: ev.TrainerEvent) -> ev.TrainerEvent:
     )
 
 
-class TrainingWorker(QObject):
-    """Builds and runs one `Trainer` in the thread this object was moved to.
-
-    Signals (emitted from the worker thread; connect them to GUI-thread slots only):
-        ready(trainer, run_dir, device, iteration, total, history): the trainer exists,
-            training begins; ``history`` is a resumed run's metrics log records (read here,
-            before the first new iteration is written, so they never overlap the events).
-        dataProgress(fraction, message): data loading progress while the trainer is built.
-        event(TrainerEvent): every trainer event, as a plain copy.
-        failed(message, details): the trainer could not be built (bad data, broken run folder).
-        done(run_dir, status): `run` returned; status is finished, stopped or failed.
-    """
-
-    ready = Signal(object, str, str, int, int, object)
-    dataProgress = Signal(float, str)
-    event = Signal(object)
-    failed = Signal(str, str)
-    done = Signal(str, str)
+class TrainingWorker(TrainingSignals):
+    """Builds and runs one `Trainer` in the thread this object was moved to (signals: see
+    `TrainingSignals`)."""
 
     def __init__(
         self,

@@ -69,16 +69,20 @@ def add_export_actions(widget: pg.PlotWidget) -> None:
         menu.addAction(action)
 
 
+def _default_file_name(widget: pg.PlotWidget, suffix: str) -> str:
+    """The plot's title as a file name: "Query accuracy" -> "query-accuracy.png"."""
+    title = widget.getPlotItem().titleLabel.text or "plot"
+    return "".join(c if c.isalnum() else "-" for c in title).strip("-").lower() + suffix
+
+
 def _ask_size_and_export(widget: pg.PlotWidget) -> None:
     from workbench.gui.widgets import sized_export
 
     chosen = sized_export.ask_sized_export(widget, sized_export.SizedExport())
     if chosen is None:
         return
-    title = widget.getPlotItem().titleLabel.text or "plot"
-    default = "".join(c if c.isalnum() else "-" for c in title).strip("-").lower() + ".png"
     path, _ = QFileDialog.getSaveFileName(
-        widget, "Export", default, "PNG image (*.png);;SVG image (*.svg)"
+        widget, "Export", _default_file_name(widget, ".png"), "PNG image (*.png);;SVG image (*.svg)"
     )
     if path:
         if not path.lower().endswith((".png", ".svg")):
@@ -89,9 +93,9 @@ def _ask_size_and_export(widget: pg.PlotWidget) -> None:
 def _ask_and_export(
     widget: pg.PlotWidget, filters: str, suffix: str, writer: Callable[[pg.PlotWidget, Path], Path]
 ) -> None:
-    title = widget.getPlotItem().titleLabel.text or "plot"
-    default = "".join(c if c.isalnum() else "-" for c in title).strip("-").lower() + suffix
-    path, _ = QFileDialog.getSaveFileName(widget, "Export", default, filters)
+    path, _ = QFileDialog.getSaveFileName(
+        widget, "Export", _default_file_name(widget, suffix), filters
+    )
     if path:
         if not path.endswith(suffix):
             path += suffix

@@ -9,7 +9,7 @@ screenshot); the view goes back to its own size and style afterwards.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -150,7 +150,7 @@ def laid_out_at(widget: QWidget, size: QSize) -> Iterator[None]:
 
 def render_plot(widget: pg.PlotWidget, settings: SizedExport) -> QImage:
     """The plot drawn for ``settings``: width x height pixels."""
-    with presentation_style(widget) if settings.presentation else _nothing():
+    with presentation_style(widget) if settings.presentation else nullcontext():
         with laid_out_at(widget, settings.layout_size):
             image = paint_scaled(widget, settings.scale)
     if image.size() != QSize(settings.width, settings.height):  # rounding of the layout size
@@ -168,17 +168,12 @@ def export_plot_sized(widget: pg.PlotWidget, path: str | Path, settings: SizedEx
     width and height (vector: no scale)."""
     path = Path(path)
     if path.suffix.lower() == ".svg":
-        with presentation_style(widget) if settings.presentation else _nothing():
+        with presentation_style(widget) if settings.presentation else nullcontext():
             with laid_out_at(widget, QSize(settings.width, settings.height)):
                 return export_svg(widget, path)
     if not render_plot(widget, settings).save(str(path)):
         raise OSError(f"could not write {path}")
     return path
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 __all__ = [
