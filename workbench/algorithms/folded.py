@@ -119,24 +119,55 @@ def max_pool(h: torch.Tensor, kernel_size: Window, stride: Window) -> torch.Tens
     several times faster on channels-last memory (20 x 64 x 28 x 28 on one thread: 4.1 ms
     contiguous, 0.7 ms with the copy to channels-last), while its backward and double backward
     are faster on contiguous memory. So the window maxima are found channels-last, without
-    autograd, and the output is a ``gather`` of ``h`` at their indices (flat positions in each
-    image plane, the same in either layout), whose backward is a scatter and double backward a
-    gather: forward, backward and double backward measured 2.3 ms against 8.8 ms."""
+    autograd (`_window_maxima`), and the output is a ``gather`` of ``h`` at them, whose
+    backward is a scatter and double backward a gather: forward, backward and double backward
+    measured 2.3 ms against 8.8 ms."""
     if h.device.type != "cpu":
         return F.max_pool2d(h, kernel_size, stride)
+    return _gather(h, _window_maxima(h, None, kernel_size, stride))
+
+
+def _window_maxima(
+    h: torch.Tensor, sign: torch.Tensor | None, kernel_size: Window, stride: Window
+) -> torch.Tensor:
+    """Where each pooling window of ``h * sign`` (per channel; ``None``: ``h``) has its first
+    maximum, as flat positions in each image plane (the same in either memory layout), found
+    on a channels-last copy and without autograd."""
     with torch.no_grad():
-        channels_last = h.detach().contiguous(memory_format=torch.channels_last)
-        _, where = F.max_pool2d_with_indices(channels_last, _pair(kernel_size), _pair(stride))
-    where = where.contiguous()
+        ordered = torch.empty_like(h, memory_format=torch.channels_last)
+        if sign is None:
+            ordered.copy_(h)
+        else:
+            torch.mul(h, sign, out=ordered)
+        _, where = F.max_pool2d_with_indices(ordered, _pair(kernel_size), _pair(stride))
+    return where.contiguous()
+
+
+def _gather(h: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """The values of ``h`` at the flat positions ``where`` of each image plane."""
     return h.flatten(2).gather(2, where.flatten(2)).view(where.shape)
 
 
-def _pools_after_relu(layers: list[nn.Module], i: int) -> bool:
-    return (
-        i + 2 < len(layers)
-        and isinstance(layers[i + 1], nn.ReLU)
-        and isinstance(layers[i + 2], nn.MaxPool2d)
-    )
+def _pool_after_relu(layers: list[nn.Module], i: int) -> nn.MaxPool2d | None:
+    """The max-pool of ``layers[i + 2]`` when ``layers[i + 1]`` is a ReLU, else None."""
+    if i + 2 < len(layers) and isinstance(layers[i + 1], nn.ReLU):
+        pool = layers[i + 2]
+        return pool if isinstance(pool, nn.MaxPool2d) else None
+    return None
+
+
+def _batch_statistics(
+    h: torch.Tensor, weight: torch.Tensor | None, eps: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per channel of ``h``, over the batch and the image: the mean, ``h`` centred on it, and
+    the normalising scale ``weight / sqrt(var + eps)``, written out for second-order autograd."""
+    dims = (0, 2, 3)
+    mean = h.mean(dims, keepdim=True)
+    centred = h - mean
+    scale = torch.rsqrt((centred * centred).mean(dims, keepdim=True) + eps)
+    if weight is not None:
+        scale = scale * weight.view(1, -1, 1, 1)
+    return mean, centred, scale
 
 
 def norm_relu_pool(
@@ -159,21 +190,11 @@ def norm_relu_pool(
     the three layers, 5-way 0.98x; in first order, where the fused kernel normalises, it was
     slower (1.03-1.08x), so first order keeps the layers.
     """
-    dims = (0, 2, 3)
-    mean = h.mean(dims, keepdim=True)
-    centred = h - mean
-    scale = torch.rsqrt((centred * centred).mean(dims, keepdim=True) + eps)
-    if weight is not None:
-        scale = scale * weight.view(1, -1, 1, 1)
+    mean, _, scale = _batch_statistics(h, weight, eps)
     shift = -mean * scale
     if bias is not None:
         shift = shift + bias.view(1, -1, 1, 1)
-    with torch.no_grad():
-        signed = torch.empty_like(h, memory_format=torch.channels_last)
-        torch.mul(h.detach(), scale.detach().sign(), out=signed)
-        _, where = F.max_pool2d_with_indices(signed, _pair(kernel_size), _pair(stride))
-    where = where.contiguous()
-    picked = h.flatten(2).gather(2, where.flatten(2)).view(where.shape)
+    picked = _gather(h, _window_maxima(h, scale.sign(), kernel_size, stride))
     return F.relu(picked * scale + shift)
 
 
@@ -185,11 +206,7 @@ def batch_norm(
     but its double backward (second-order MAML) is a few cheap ops where the fused kernel's is a
     long chain of full-size products: 5-way 1-shot, max-pool network, second order, measured
     about a quarter less time per meta-step. First order keeps the fused kernel."""
-    dims = (0, 2, 3)
-    centred = h - h.mean(dims, keepdim=True)
-    scale = torch.rsqrt((centred * centred).mean(dims, keepdim=True) + eps)
-    if weight is not None:
-        scale = scale * weight.view(1, -1, 1, 1)
+    _, centred, scale = _batch_statistics(h, weight, eps)
     out = centred * scale
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
@@ -202,19 +219,17 @@ def folded_forward(
     max-pool follows (`norm_relu_pool`), for second-order differentiation."""
     h = x
     layers = list(model.body)
-    skip = 0
-    for i, layer in enumerate(layers):
-        key = f"body.{i}."
-        if skip:
-            skip -= 1
-            continue
-        if isinstance(layer, nn.BatchNorm2d) and not fused_norm and _pools_after_relu(layers, i):
-            pool = layers[i + 2]
-            assert isinstance(pool, nn.MaxPool2d)
+    i = 0
+    while i < len(layers):
+        layer, key = layers[i], f"body.{i}."
+        norm = layer if isinstance(layer, nn.BatchNorm2d) and not fused_norm else None
+        pool = _pool_after_relu(layers, i) if norm is not None else None
+        if norm is not None and pool is not None:  # BatchNorm, ReLU and MaxPool in one
             w, b = params.get(key + "weight"), params.get(key + "bias")
-            h = norm_relu_pool(h, w, b, layer.eps, pool.kernel_size, pool.stride)
-            skip = 2
-        elif isinstance(layer, nn.Conv2d):
+            h = norm_relu_pool(h, w, b, norm.eps, pool.kernel_size, pool.stride)
+            i += 3
+            continue
+        if isinstance(layer, nn.Conv2d):
             h = F.conv2d(
                 h,
                 params[key + "weight"],
@@ -237,6 +252,7 @@ def folded_forward(
             h = h.mean((-2, -1))
         else:  # Flatten: each task's [C, s, s] block in the order the unfolded model reads it
             h = h.flatten(1)
+        i += 1
     features = h.reshape(h.shape[0], tasks, -1)
     weight, bias = params["head.weight"], params["head.bias"]  # [T, ways, F], [T, ways]
     return torch.einsum("ntf,tkf->ntk", features, weight) + bias
