@@ -191,10 +191,11 @@ def _grouped(failures: list, shown: str) -> list[str]:
 
 def report(launch) -> int:
     """Say how the launch ended (naming a rank that died) and return the exit status."""
+    from workbench.engine.distributed.launch import failure_causes
     from workbench.engine.runs import RunStore
 
     failures = launch.failures()
-    causes = launch.causes()
+    causes = failure_causes(failures)
     status, run = launch.status(), launch.run_dir()
     if causes:
         shown = str(RunStore(run).read_summary().get("error", "")) if run is not None else ""

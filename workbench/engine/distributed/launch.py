@@ -107,6 +107,12 @@ class RankFailure:
         return re.sub(r"^\w+(Error|Exception): ", "", first)
 
 
+def failure_causes(failures: list[RankFailure]) -> list[RankFailure]:
+    """The failures that caused the end: not ranks torchrun ended (SIGTERM) or that only
+    lost their peers, unless nothing else failed."""
+    return [f for f in failures if not f.consequence and f.signal != "SIGTERM"] or failures
+
+
 class Launch:
     """One distributed training: a new run from ``config`` (in ``runs_dir``, named ``name``),
     or ``resume`` of a run folder; `start`, then `poll`/`wait`; `stop`, `pause`, `unpause` and
@@ -228,12 +234,6 @@ class Launch:
             for r in records
         ]
         return sorted(found, key=lambda f: (f.consequence, f.rank))
-
-    def causes(self) -> list[RankFailure]:
-        """The failures that caused the end: not ranks torchrun ended (SIGTERM) or that only
-        lost their peers, unless nothing else failed."""
-        failures = self.failures()
-        return [f for f in failures if not f.consequence and f.signal != "SIGTERM"] or failures
 
     def status(self) -> str:
         """How the run ended, as its summary says (``interrupted`` when a rank died)."""

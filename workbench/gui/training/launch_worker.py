@@ -23,7 +23,9 @@ POLL_SECONDS = 0.2
 
 def failure_text(launch) -> str:
     """One line on how a launch failed: the rank that died first, then the consequences."""
-    causes = launch.causes()
+    from workbench.engine.distributed.launch import failure_causes
+
+    causes = failure_causes(launch.failures())
     if causes:
         return "; ".join(dict.fromkeys(f.reason or f.describe() for f in causes))
     return f"the processes ended without a run (torchrun's log: {launch.log_path})"
