@@ -192,7 +192,8 @@ def test_meta_sgd_learned_rates_equal_one_process(tmp_path: Path) -> None:
     config = config_of(
         "sinusoid-maml",
         "algorithm.name=metasgd",
-        "train.meta_batch_size=6",
+        # 5 + 5 tasks, every 2nd measured before adaptation: 3 in one process, 2 in the other
+        "train.meta_batch_size=10",
         "train.iterations=12",
         "train.eval_every=6",
         "train.val_episodes=5",  # 3 + 2 episodes: uneven validation shares

@@ -293,9 +293,9 @@ def tasks_per_fold(net: nn.Module, batch: EpisodeBatch) -> int:
 def fold_loss(
     learner: GradientLearner, batch: EpisodeBatch, iteration: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The summed meta-loss of the tasks of ``batch``, folded, and their summed figures
-    ``[loss, acc, pre_loss, pre_acc]``: MAML's inner loop as `GradientLearner.task_loss` runs
-    it for one task, for all of them at once."""
+    """The summed meta-loss of the tasks of ``batch``, folded, and their summed query figures
+    after adaptation ``[loss, acc]``: MAML's inner loop as `GradientLearner.task_loss` runs it
+    for one task, for all of them at once."""
     tasks = len(batch)
     model = learner.model
     assert isinstance(model, Conv4)
@@ -313,12 +313,9 @@ def fold_loss(
     def forward(params: Params, x: torch.Tensor) -> torch.Tensor:
         return folded_forward(model, params, x, tasks, fused_norm=not create_graph)
 
-    with torch.no_grad():
-        pre_out = folded_forward(model, at(fast, 0), xq, tasks)
-        pre = [task_losses(pre_out, batch.query_y), task_accuracies(pre_out, batch.query_y)]
     weights = learner.policy.query_loss_weights(learner.steps, iteration)
     meta_loss = xs.new_zeros(())
-    query_out = pre_out
+    query_out: torch.Tensor | None = None
     for step in range(learner.steps):
         loss = task_losses(forward(at(fast, step), xs), batch.support_y)
         keys = learner.adapt_keys
@@ -328,42 +325,47 @@ def fold_loss(
             query_out = forward(at(fast, step), xq)
             step_loss = task_losses(query_out, batch.query_y)
             meta_loss = meta_loss + (step_loss if weights is None else weights[step] * step_loss)
-    detached = query_out.detach()
-    post = [task_losses(detached, batch.query_y), task_accuracies(detached, batch.query_y)]
-    return meta_loss, torch.stack(post + pre).detach()
+    assert query_out is not None  # inner_steps >= 1
+    return meta_loss, figures(query_out.detach(), batch.query_y)
+
+
+def figures(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Summed ``[loss, accuracy]`` of the tasks of a folded output."""
+    return torch.stack([task_losses(out, y), task_accuracies(out, y)]).detach()
+
+
+def figures_before(learner: GradientLearner, batch: EpisodeBatch) -> torch.Tensor:
+    """Summed query figures ``[loss, acc]`` of the tasks of ``batch`` at the meta-parameters,
+    before adaptation: one folded forward (`GradientLearner.figures_before` calls it)."""
+    tasks, model = len(batch), learner.model
+    assert isinstance(model, Conv4)
+    params = fold(dict(model.named_parameters()), tasks)
+    if learner.step_bn is not None:
+        params.update(fold(learner.step_bn.at_step(0)[0], tasks))
+    out = folded_forward(model, params, fold_images(batch.query_x), tasks)
+    return figures(out, batch.query_y)
 
 
 def folded_meta_gradient(
     learner: GradientLearner, batch: EpisodeBatch, iteration: int, chunk: int
 ) -> torch.Tensor:
     """Accumulate the meta-gradient of the mean meta-loss over ``batch`` into the ``.grad`` of
-    the meta-parameters, ``chunk`` tasks per fold; returns the mean figures."""
+    the meta-parameters, ``chunk`` tasks per fold; returns the mean figures after adaptation."""
     totals: torch.Tensor | None = None
     for start in range(0, len(batch), chunk):
-        part = slice(start, start + chunk)
-        sub = _slice(batch, part)
-        loss, figures = fold_loss(learner, sub, iteration)
+        loss, sums = fold_loss(learner, batch.select(slice(start, start + chunk)), iteration)
         (loss / len(batch)).backward()
-        totals = figures if totals is None else totals + figures
+        totals = sums if totals is None else totals + sums
     if totals is None:
         raise ValueError("an empty meta-batch has no meta-gradient")
     return totals / len(batch)
-
-
-def _slice(batch: EpisodeBatch, part: slice) -> EpisodeBatch:
-    return EpisodeBatch(
-        batch.support_x[part],
-        batch.support_y[part],
-        batch.query_x[part],
-        batch.query_y[part],
-        batch.episodes[part],
-    )
 
 
 __all__: Sequence[str] = (
     "WORKING_SET_BYTES",
     "fold",
     "fold_images",
+    "figures_before",
     "fold_loss",
     "folded_forward",
     "folded_meta_gradient",

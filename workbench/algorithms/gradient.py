@@ -23,8 +23,10 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -32,7 +34,13 @@ from torch import nn
 from torch.func import functional_call
 
 from workbench.algorithms import folded
-from workbench.algorithms.base import AdaptationTrace, Learner, StepMetrics, make_optimizer
+from workbench.algorithms.base import (
+    AdaptationTrace,
+    Learner,
+    StepMetrics,
+    make_optimizer,
+    measured_before,
+)
 from workbench.algorithms.batched import (
     TaskLossFn,
     batched_meta_gradient,
@@ -76,6 +84,7 @@ class GradientLearner(Learner):
         self.policy = policy
         self.steps = alg.inner_steps
         self.inner_lr = alg.inner_lr
+        self.meta_batch_size = config.train.meta_batch_size
 
         step_bn = policy.step_batchnorm.build(model, self.steps) if policy.step_batchnorm else None
         self.step_bn: PerStepBatchNorm | None = None if step_bn is None else step_bn.to(device)
@@ -244,8 +253,8 @@ class GradientLearner(Learner):
         *,
         functional: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Meta-loss of one task and its detached figures ``[loss, acc, pre_loss, pre_acc]``
-        (``[loss, pre_loss]`` for regression).
+        """Meta-loss of one task and its detached query figures after adaptation ``[loss, acc]``
+        (``[loss]`` for regression).
 
         ``functional`` switches the inner gradient to `torch.func.grad`, so that this very
         function can be mapped over the tasks of a meta-batch (`functional_task_loss`).
@@ -254,14 +263,9 @@ class GradientLearner(Learner):
         lr = self._lr_fn()
         net = self.vmap_net() if functional and create_graph else None
         fast = self.initial_params(support_x, support_y, ways, net=net)
-        with torch.no_grad():
-            pre_out = self.forward(fast, query_x, 0, net=net)
-            pre = [self.loss(pre_out, query_y)]
-            if not self.regression:
-                pre.append(self.correct(pre_out, query_y))
         weights = self.policy.query_loss_weights(self.steps, iteration)
         meta_loss = support_x.new_zeros(())
-        query_out = pre_out
+        query_out: torch.Tensor | None = None
         for step in range(self.steps):
             fast = self.inner_step(
                 fast,
@@ -278,11 +282,54 @@ class GradientLearner(Learner):
                 meta_loss = meta_loss + (
                     step_loss if weights is None else weights[step] * step_loss
                 )
-        final_loss = self.loss(query_out.detach(), query_y)
-        post = [final_loss] + (
-            [] if self.regression else [self.correct(query_out.detach(), query_y)]
-        )
-        return meta_loss, torch.stack(post + pre).detach()
+        assert query_out is not None  # inner_steps >= 1
+        return meta_loss, self.figures(query_out.detach(), query_y)
+
+    def figures(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``[loss, accuracy]`` of ``output`` (``[loss]`` for regression), as one tensor."""
+        row = [self.loss(output, target)]
+        if not self.regression:
+            row.append(self.correct(output, target))
+        return torch.stack(row).detach()
+
+    @torch.no_grad()
+    def figures_before(self, batch: EpisodeBatch) -> torch.Tensor | None:
+        """Mean query figures of the tasks of ``batch`` that are `measured_before`, at the
+        meta-parameters before any adaptation (None if the batch holds none of them).
+
+        A measurement changes nothing: BatchNorm running statistics, which a forward in
+        training mode updates, are put back as they were."""
+        picks = [
+            t
+            for t, episode in enumerate(batch.episodes)
+            if measured_before(episode.index, self.meta_batch_size)
+        ]
+        if not picks:
+            return None
+        sample = batch.select(picks)
+        with self._running_statistics_kept():
+            if self.folded:
+                sums = folded.figures_before(self, sample)
+            else:
+                sums = torch.stack(
+                    [self._task_figures_before(sample[t]) for t in range(len(sample))]
+                )
+                sums = sums.sum(0)
+        return sums / len(picks)
+
+    def _task_figures_before(self, episode: Episode) -> torch.Tensor:
+        fast = self.initial_params(episode.support_x, episode.support_y, episode.ways)
+        return self.figures(self.forward(fast, episode.query_x, 0), episode.query_y)
+
+    @contextlib.contextmanager
+    def _running_statistics_kept(self) -> Iterator[None]:
+        modules = [self.model] + ([] if self.step_bn is None else [self.step_bn])
+        saved = [(b, b.clone()) for module in modules for b in module.buffers()]
+        try:
+            yield
+        finally:
+            for buffer, value in saved:
+                buffer.copy_(value)
 
     def functional_task_loss(self, ways: int, iteration: int) -> TaskLossFn:
         """`task_loss` of one task's four tensors with its inner gradients taken by
@@ -301,6 +348,7 @@ class GradientLearner(Learner):
             self.describe_path(batch)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
+        before = self.figures_before(batch)
         if self.folded:
             mean = folded.folded_meta_gradient(self, batch, iteration, chunk)
         elif chunk > 1:
@@ -309,7 +357,7 @@ class GradientLearner(Learner):
         else:
             mean = self._per_task_meta_gradient(batch, iteration)
         self.optimizer.step()
-        return _metrics(mean.tolist(), self.regression)
+        return step_metrics(mean, before)
 
     def chunk_size(self, batch: EpisodeBatch) -> int:
         """Tasks per vmapped call for episodes shaped like ``batch`` (1: the per-task loop,
@@ -453,9 +501,15 @@ class TraceRecorder:
         )
 
 
-def _metrics(values: list[float], regression: bool) -> StepMetrics:
-    if regression:
-        return StepMetrics(loss=values[0], pre_loss=values[1])
+def step_metrics(after: torch.Tensor, before: torch.Tensor | None) -> StepMetrics:
+    """`StepMetrics` of mean figures ``[loss, acc]`` (``[loss]``: regression) after and before
+    adaptation, read from the device in one transfer."""
+    values = torch.cat([after, before if before is not None else after[:0]]).tolist()
+    n = len(after)
+    post, pre = values[:n], values[n:] or [None] * n
     return StepMetrics(
-        loss=values[0], accuracy=values[1], pre_loss=values[2], pre_accuracy=values[3]
+        loss=post[0],
+        accuracy=post[1] if n > 1 else None,
+        pre_loss=pre[0],
+        pre_accuracy=pre[1] if n > 1 else None,
     )

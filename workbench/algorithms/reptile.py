@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from workbench.algorithms.base import StepMetrics
-from workbench.algorithms.gradient import GradientLearner
+from workbench.algorithms.gradient import GradientLearner, step_metrics
 from workbench.algorithms.inner_loop import Params, gradient_step
 from workbench.algorithms.policies import GradientPolicy
 from workbench.config import ExperimentConfig
@@ -32,7 +32,6 @@ class ReptileLearner(GradientLearner):
     ) -> None:
         super().__init__(model, config, policy, **kwargs)
         self.inner_batch = inner_batch
-        self.meta_batch_size = config.train.meta_batch_size
 
     def adapted_params(
         self, support_x: torch.Tensor, support_y: torch.Tensor, generator: torch.Generator
@@ -55,7 +54,8 @@ class ReptileLearner(GradientLearner):
         tasks = len(batch)
         theta: Params = dict(self.model.named_parameters())
         delta = {k: torch.zeros_like(v) for k, v in theta.items()}
-        figures = []
+        before = self.figures_before(batch)
+        after = []
         for t in range(tasks):
             # seeded by the task's place in the whole meta-batch (the same when a process
             # trains on a share of it: `workbench.engine.distributed`)
@@ -71,18 +71,9 @@ class ReptileLearner(GradientLearner):
             with torch.no_grad():
                 for k in theta:
                     delta[k] += theta[k].detach() - phi[k].detach()
-                post, pre = self.forward(phi, qx, 0), self.forward(theta, qx, 0)
-                row = [self.loss(post, qy), self.loss(pre, qy)]
-                if not self.regression:
-                    row += [self.correct(post, qy), self.correct(pre, qy)]
-                figures.append(torch.stack(row))
+                after.append(self.figures(self.forward(phi, qx, 0), qy))
         self.optimizer.zero_grad(set_to_none=True)
         for k, p in self.model.named_parameters():
             p.grad = delta[k] / tasks
         self.optimizer.step()
-        values = torch.stack(figures).mean(0).tolist()
-        if self.regression:
-            return StepMetrics(loss=values[0], pre_loss=values[1])
-        return StepMetrics(
-            loss=values[0], pre_loss=values[1], accuracy=values[2], pre_accuracy=values[3]
-        )
+        return step_metrics(torch.stack(after).mean(0), before)

@@ -112,6 +112,20 @@ class EpisodeBatch:
             e.task,
         )
 
+    def select(self, tasks: slice | Sequence[int]) -> EpisodeBatch:
+        """The batch of the tasks ``tasks`` (a slice or task positions), in that order."""
+        episodes = (
+            self.episodes[tasks] if isinstance(tasks, slice) else [self.episodes[t] for t in tasks]
+        )
+        where = tasks if isinstance(tasks, slice) else list(tasks)
+        return EpisodeBatch(
+            self.support_x[where],
+            self.support_y[where],
+            self.query_x[where],
+            self.query_y[where],
+            episodes,
+        )
+
     def to(self, device: torch.device | str) -> EpisodeBatch:
         return EpisodeBatch(
             self.support_x.to(device, non_blocking=True),

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import torch
 import torch.distributed as dist
 
-from workbench.algorithms.base import Learner, StepMetrics
+from workbench.algorithms.base import Learner, StepMetrics, measured_count
 from workbench.data.episodes import Sampler
 from workbench.engine.distributed.running_stats import (
     RunningStatsMerge,
@@ -54,6 +54,7 @@ class DistributedContext:
         self.rank, self.world, self.device, self.control = rank, world, device, control
         self.peer_lost = False
         self._tasks, self._total = 1, 1  # this rank's tasks in the current meta-batch, of all
+        self._measured = 1  # this rank's tasks measured before adaptation (`measured_before`)
         self._stats: RunningStatsMerge | None = None
 
     @property
@@ -79,12 +80,20 @@ class DistributedContext:
         self.collective(dist.broadcast_object_list, box, src=0)
         return box[0]
 
+    def leave_together(self) -> None:
+        """Wait until every rank has finished before the group is torn down. A rank that exits
+        while another still has Gloo work in flight can abort that other rank at exit
+        ("terminate called without an active exception", pytorch#179291), turning a finished
+        run into a failed launch. Only on success: after a failure the others may never come."""
+        self.collective(dist.barrier)
+
     # -- what the trainer asks ---------------------------------------------------------------
     def share(self, start: int, size: int) -> tuple[int, int]:
         """This rank's (first episode, count) of the meta-batch of episodes ``start`` to
         ``start + size - 1``; remembered, to weight this rank's gradients and figures."""
         offset, count = share(size, self.world, self.rank)
         self._tasks, self._total = count, size
+        self._measured = measured_count(start + offset, count, size)
         return start + offset, count
 
     def attach(self, learner: Learner) -> None:
@@ -116,14 +125,22 @@ class DistributedContext:
             offset += g.numel()
 
     def reduce_metrics(self, metrics: StepMetrics) -> StepMetrics:
-        """The figures of the whole meta-batch (each rank reported its own tasks' mean)."""
+        """The figures of the whole meta-batch (each rank reported its own tasks' mean after
+        adaptation, and the mean of its tasks measured before adaptation, if it had any)."""
         values = metrics.values()
-        weighted = torch.tensor(
-            [v * self._tasks for v in values.values()], dtype=torch.float64, device=self.device
-        )
+        after = [k for k in values if not k.startswith("pre_")]
+        before = [f"pre_{k}" for k in after]
+        measured = self._measured if before[0] in values else 0
+        row = [values[k] * self._tasks for k in after]
+        row += [values.get(k, 0.0) * measured for k in before] + [float(measured)]
+        weighted = torch.tensor(row, dtype=torch.float64, device=self.device)
         self.collective(dist.all_reduce, weighted)
-        mean = (weighted / self._total).tolist()
-        return StepMetrics(**dict(zip(values, mean)))
+        sums = weighted.tolist()
+        n, count = len(after), sums[-1]
+        mean = {k: v / self._total for k, v in zip(after, sums[:n])}
+        if count > 0:
+            mean |= {k: v / count for k, v in zip(before, sums[n:-1])}
+        return StepMetrics(**mean)
 
     def agree(self, stop: bool, pause: bool) -> tuple[bool, bool]:
         """Stop or pause if any rank asks (its own flag, or a request file of its launch)."""

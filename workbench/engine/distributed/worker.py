@@ -171,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     ctx = join_group()
     ctx.control = args.control
     try:
-        return train(ctx, args)
+        status = train(ctx, args)
+        if status == 0:
+            ctx.leave_together()
+        return status
     except WorkbenchError as exc:
         ErrorHandler().record_exception(exc)  # the launch names this rank and its reason
         print(f"error (rank {ctx.rank}): {exc}", file=sys.stderr)

@@ -35,11 +35,11 @@ class WantedCurve(NamedTuple):
 _DETAIL_CLASSIFICATION = {
     "loss": [
         CurveSpec("it", "loss", "after adaptation", 0, False, True, 1.0),
-        CurveSpec("it", "pre_loss", "before adaptation", 1, True, True, 1.0),
+        CurveSpec("it", "pre_loss", "before adaptation (sampled tasks)", 1, True, True, 1.0),
     ],
     "accuracy": [
         CurveSpec("it", "accuracy", "after adaptation", 0, False, True, 100.0),
-        CurveSpec("it", "pre_accuracy", "before adaptation", 1, True, True, 100.0),
+        CurveSpec("it", "pre_accuracy", "before adaptation (sampled tasks)", 1, True, True, 100.0),
     ],
     "validation": [
         CurveSpec("val", "val_query_accuracy_post", "query, after", 0, False, False, 100.0),
