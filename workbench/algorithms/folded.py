@@ -157,17 +157,36 @@ def _pool_after_relu(layers: list[nn.Module], i: int) -> nn.MaxPool2d | None:
 
 
 def _batch_statistics(
-    h: torch.Tensor, weight: torch.Tensor | None, eps: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per channel of ``h``, over the batch and the image: the mean, ``h`` centred on it, and
-    the normalising scale ``weight / sqrt(var + eps)``, written out for second-order autograd."""
+    h: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch normalisation of ``h`` as the per-channel affine map ``h * scale + shift``:
+    ``scale = weight / sqrt(var + eps)`` and ``shift = bias - mean * scale``, with the mean
+    and variance over the batch and the image, written out for second-order autograd.
+
+    Every full-size operation is recorded three times in second-order MAML (forward, backward
+    with graph, double backward), so the mean is a sum (whose gradient is a free broadcast,
+    where ``mean()``'s backward divides a full-size map) and the normalised map is one product
+    and one sum rather than a centring, a product and a sum. The variance is the second moment
+    about the mean held constant, ``E[(h - m)^2] - (mean - m)^2`` with ``m = mean.detach()``:
+    the centred formula's precision (the raw moments ``E[h^2] - E[h]^2`` lose it as
+    ``(mean / std)^2 * 1e-7`` in float32: 1% at mean/std = 100) and exact first and second
+    derivatives (the second term is zero, its derivatives are not). Measured against the
+    previous centred form (``h - mean``, ``mean()``): 0.89-0.95x the time of a second-order
+    meta-step on either network; the raw moments were 3% faster still."""
     dims = (0, 2, 3)
-    mean = h.mean(dims, keepdim=True)
-    centred = h - mean
-    scale = torch.rsqrt((centred * centred).mean(dims, keepdim=True) + eps)
+    n = h.numel() // h.shape[1]
+    mean = h.sum(dims, keepdim=True) * (1.0 / n)
+    held = mean.detach()
+    about = h - held
+    off = mean - held
+    var = (about * about).sum(dims, keepdim=True) * (1.0 / n) - off * off
+    scale = torch.rsqrt(var + eps)
     if weight is not None:
         scale = scale * weight.view(1, -1, 1, 1)
-    return mean, centred, scale
+    shift = -mean * scale
+    if bias is not None:
+        shift = shift + bias.view(1, -1, 1, 1)
+    return scale, shift
 
 
 def norm_relu_pool(
@@ -190,10 +209,7 @@ def norm_relu_pool(
     the three layers, 5-way 0.98x; in first order, where the fused kernel normalises, it was
     slower (1.03-1.08x), so first order keeps the layers.
     """
-    mean, _, scale = _batch_statistics(h, weight, eps)
-    shift = -mean * scale
-    if bias is not None:
-        shift = shift + bias.view(1, -1, 1, 1)
+    scale, shift = _batch_statistics(h, weight, bias, eps)
     picked = _gather(h, _window_maxima(h, scale.sign(), kernel_size, stride))
     return F.relu(picked * scale + shift)
 
@@ -201,14 +217,13 @@ def norm_relu_pool(
 def batch_norm(
     h: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float
 ) -> torch.Tensor:
-    """Batch normalisation with batch statistics, written out: ``(h - mean) * (weight /
-    sqrt(var + eps)) + bias`` per channel. The same function as ``F.batch_norm(training=True)``,
-    but its double backward (second-order MAML) is a few cheap ops where the fused kernel's is a
-    long chain of full-size products: 5-way 1-shot, max-pool network, second order, measured
-    about a quarter less time per meta-step. First order keeps the fused kernel."""
-    _, centred, scale = _batch_statistics(h, weight, eps)
-    out = centred * scale
-    return out if bias is None else out + bias.view(1, -1, 1, 1)
+    """Batch normalisation with batch statistics, written out (`_batch_statistics`). The same
+    function as ``F.batch_norm(training=True)``, but its double backward (second-order MAML) is
+    a few cheap ops where the fused kernel's is a long chain of full-size products: 5-way
+    1-shot, max-pool network, second order, measured about a quarter less time per meta-step.
+    First order keeps the fused kernel."""
+    scale, shift = _batch_statistics(h, weight, bias, eps)
+    return h * scale + shift
 
 
 def folded_forward(
