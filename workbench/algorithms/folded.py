@@ -180,12 +180,24 @@ def _batch_statistics(
     about = h - held
     off = mean - held
     var = (about * about).sum(dims, keepdim=True) * (1.0 / n) - off * off
+    return _normalising_map(mean, var, weight, bias, eps)
+
+
+def _normalising_map(
+    mean: torch.Tensor,
+    var: torch.Tensor,
+    weight: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    eps: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BatchNorm with batch moments ``mean`` and ``var`` as ``h * scale + shift``
+    (``weight`` and ``bias``, one per channel, take the moments' shape)."""
     scale = torch.rsqrt(var + eps)
     if weight is not None:
-        scale = scale * weight.view(1, -1, 1, 1)
+        scale = scale * weight.view_as(scale)
     shift = -mean * scale
     if bias is not None:
-        shift = shift + bias.view(1, -1, 1, 1)
+        shift = shift + bias.view_as(shift)
     return scale, shift
 
 
@@ -232,27 +244,31 @@ def _patch_moments(
     """Each task's mean patch ``[T, k]`` and patch covariance ``[T, k, k]`` of the images
     ``x`` as ``conv`` reads them (``k = C_in * kh * kw``, padding included), over the batch
     and every output position: the moments that decide the batch statistics of ``conv(x)``."""
-    n, padding = x.shape[0], conv.padding
-    assert not isinstance(padding, str)  # `_normalised_input_conv` lets only numbers through
-    patches = F.unfold(x, conv.kernel_size, conv.dilation, padding, conv.stride)
-    patches = patches.view(n, tasks, -1, patches.shape[-1]).transpose(0, 1)  # [T, N, k, L]
-    patches = patches.transpose(1, 2).reshape(tasks, patches.shape[2], -1)  # [T, k, N*L]
-    count = patches.shape[-1]
-    mean = patches.sum(-1) * (1.0 / count)
-    centred = patches - mean.unsqueeze(-1)
-    covariance = torch.bmm(centred, centred.transpose(1, 2)) * (1.0 / count)
-    return mean, covariance
-
-
-def _normalised_input_conv(layers: list[nn.Module]) -> bool:
-    """Whether the network starts with a convolution and a BatchNorm (`input_conv_norm`)."""
-    return (
-        len(layers) > 1
-        and isinstance(layers[0], nn.Conv2d)
-        and layers[0].groups == 1
-        and not isinstance(layers[0].padding, str)
-        and isinstance(layers[1], nn.BatchNorm2d)
+    padding = conv.padding
+    assert not isinstance(padding, str)  # `_input_block` lets only numbers through
+    patches = F.unfold(x, conv.kernel_size, conv.dilation, padding, conv.stride)  # [N, T*k, L]
+    n, _, positions = patches.shape
+    patches = (
+        patches.view(n, tasks, -1, positions).permute(1, 2, 0, 3).reshape(tasks, -1, n * positions)
     )
+    mean = patches.mean(-1)
+    centred = patches - mean.unsqueeze(-1)
+    return mean, torch.bmm(centred, centred.transpose(1, 2)) / (n * positions)
+
+
+def _input_block(layers: list[nn.Module]) -> tuple[nn.Conv2d, nn.BatchNorm2d] | None:
+    """The network's first convolution and BatchNorm when `input_conv_norm` can fuse them."""
+    if len(layers) < 2:
+        return None
+    conv, norm = layers[0], layers[1]
+    if (
+        isinstance(conv, nn.Conv2d)
+        and conv.groups == 1
+        and not isinstance(conv.padding, str)
+        and isinstance(norm, nn.BatchNorm2d)
+    ):
+        return conv, norm
+    return None
 
 
 def input_conv_norm(
@@ -271,11 +287,11 @@ def input_conv_norm(
     ``w . mu`` (+ bias) and ``w^T Sigma w`` for its weight ``w`` and the mean patch ``mu`` and
     patch covariance ``Sigma`` of the images (`_patch_moments`, no autograd), and the
     normalisation ``(conv(x) - mean) * scale + beta`` is ``conv(x; w * scale) + beta - scale *
-    (w . mu)`` (the convolution's bias cancels; it is kept in the graph so that its gradient
-    is zero rather than absent). Nothing autograd records for the statistics or the affine map
-    touches the feature map, in any order of differentiation, and the first layer's map is the
-    network's largest (64 x 28 x 28 per Omniglot image). Measured against normalising the
-    map (pairs alternating, one thread, the eight configurations of
+    (w . mu)`` (the convolution's bias cancels; it stays in the graph, on both sides, so that
+    its gradient is zero rather than absent). Nothing autograd records for the statistics or
+    the affine map touches the feature map, in any order of differentiation, and the first
+    layer's map is the network's largest (64 x 28 x 28 per Omniglot image). Measured against
+    normalising the map (pairs alternating, one thread, the eight configurations of
     ``benchmarks/versus_learn2learn.py speed``): 0.83-0.93x the time of a meta-step.
     """
     weight = params[conv_key + "weight"]  # [T * C_out, C_in, kh, kw], task by task
@@ -283,20 +299,15 @@ def input_conv_norm(
     with torch.no_grad():
         mu, sigma = _patch_moments(x, conv, tasks)
     w = weight.reshape(tasks, c_out, -1)  # [T, C, k]
-    mean_wx = torch.einsum("tck,tk->tc", w, mu)
-    var = torch.einsum("tck,tkj,tcj->tc", w, sigma, w)
-    scale = torch.rsqrt(var + norm.eps).reshape(-1)
-    gamma, beta = params.get(norm_key + "weight"), params.get(norm_key + "bias")
-    if gamma is not None:
-        scale = scale * gamma
-    mean = mean_wx.reshape(-1)
+    mean = torch.einsum("tck,tk->tc", w, mu).reshape(-1)
+    var = torch.einsum("tck,tkj,tcj->tc", w, sigma, w).reshape(-1)
     bias = params.get(conv_key + "bias")
-    if bias is not None:  # cancels, but stays in the graph (its gradient is zero, not absent)
+    if bias is not None:  # the mean of conv(x) holds its bias ...
         mean = mean + bias
-    shift = -mean * scale
-    if beta is not None:
-        shift = shift + beta
-    if bias is not None:
+    scale, shift = _normalising_map(
+        mean, var, params.get(norm_key + "weight"), params.get(norm_key + "bias"), norm.eps
+    )
+    if bias is not None:  # ... and conv(x; w * scale) below leaves it out
         shift = shift + bias * scale
     return F.conv2d(
         x,
@@ -320,9 +331,9 @@ def folded_forward(
     i = 0
     while i < len(layers):
         layer, key = layers[i], f"body.{i}."
-        if i == 0 and _normalised_input_conv(layers) and not x.requires_grad:
-            assert isinstance(layer, nn.Conv2d) and isinstance(layers[1], nn.BatchNorm2d)
-            h = input_conv_norm(x, layer, layers[1], params, key, "body.1.", tasks)
+        block = _input_block(layers) if i == 0 and not x.requires_grad else None
+        if block is not None:
+            h = input_conv_norm(x, *block, params, key, "body.1.", tasks)
             pool = _pool_after_relu(layers, 1)
             if pool is not None:  # ReLU is monotone: pool first, on a quarter of the map
                 h = F.relu(max_pool(h, pool.kernel_size, pool.stride))
